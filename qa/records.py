@@ -1,0 +1,82 @@
+"""The records the public API returns: frozen dataclasses, one type per function."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["answered", "not_found", "refused"]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk: an exact slice ``canonical[start:end]`` of one document.
+
+    Attributes:
+        chunk_id: stable id (hash of source, offsets and text), survives rebuilds.
+        text: the chunk's text, verbatim.
+        source: the file name, as in the indexed folder (``000_….txt``).
+        title: the document's title (front matter, first heading or PDF metadata).
+        section: heading path, parts joined by `` › ``; empty when none.
+        page: 1-based PDF page the chunk starts on, else None.
+        start, end: character offsets in the document's canonical text.
+        score: retrieval score (higher is better; comparable within one query).
+        kind: ``"body"``, ``"footnote"`` or ``"list"`` (navigation-like lists).
+        line: 1-based line in the original file where the chunk starts.
+    """
+
+    chunk_id: str
+    text: str
+    source: str
+    title: str
+    section: str
+    page: int | None
+    start: int
+    end: int
+    score: float
+    kind: str = "body"
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Whole sentences quoted from a passage's document.
+
+    ``text == canonical[start:end]`` of ``passage.source``; ``start``/``end`` are
+    document offsets, like the passage's.
+    """
+
+    text: str
+    passage: Passage
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What ``answer()`` returns.
+
+    Attributes:
+        question: the question as asked.
+        status: ``"answered"``, ``"not_found"`` or ``"refused"``.
+        quotes: the answer, best first; empty unless ``status == "answered"``.
+        passages: the passages looked at (for ``not_found`` the closest ones, for
+            ``refused`` the passages on the law and on reporting and takedown).
+        confidence: the calibrated probability that the documents answer it.
+    """
+
+    question: str
+    status: Status
+    quotes: list[Quote] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    confidence: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
