@@ -1,0 +1,118 @@
+"""Pick the sentences that answer: the extractive step.
+
+Candidates are the whole sentences of the top passages (their offsets were
+fixed at indexing time, so every quote is an exact slice of its document).
+A sentence scores by:
+
+- coverage: the idf-weighted share of the question's terms it contains
+  (unigrams and bigrams, as in BM25), which rewards the sentence that restates
+  the question rather than the passage around it;
+- the fused retrieval score of its passage;
+- the expected answer type: a question asking how many, when, or which
+  article wants a sentence with a number, a date or an article reference.
+
+The best sentence is the answer; a neighbour is added only when the best
+sentence is too short to stand alone (a heading-like fragment).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.lexical import tokens
+from index.textnorm import fold
+
+# Folded (Simplified) question words -> the kind of answer they expect.
+_ASKS_NUMBER = re.compile(r"多少|几[个件张则位名人次项%]|几成|比例|数量|how (many|much)|what (percentage|share|number)")
+_ASKS_DATE = re.compile(r"什么时候|何时|哪一?(年|天|日|月)|几月|几年|日期|when|what (year|date|day)|since when")
+_ASKS_ARTICLE = re.compile(r"哪一?条|第几条|什么条|哪个条文|which article|what article|which section")
+
+_HAS_NUMBER = re.compile(r"\d")
+_HAS_DATE = re.compile(r"\d{2,4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|(19|20)\d{2}")
+_HAS_ARTICLE = re.compile(r"第\s*[\d一二三四五六七八九十百]+\s*[條条]")
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    coverage_weight: float = 1.0
+    passage_weight: float = 0.15
+    type_weight: float = 0.25
+    min_chars: int = 8
+
+
+def answer_type(question: str) -> str | None:
+    q = fold(question)
+    if _ASKS_ARTICLE.search(q):
+        return "article"
+    if _ASKS_DATE.search(q):
+        return "date"
+    if _ASKS_NUMBER.search(q):
+        return "number"
+    return None
+
+
+def _type_match(kind: str | None, sentence: str) -> float:
+    if kind == "article":
+        return 1.0 if _HAS_ARTICLE.search(sentence) else 0.0
+    if kind == "date":
+        return 1.0 if _HAS_DATE.search(sentence) else 0.0
+    if kind == "number":
+        return 1.0 if _HAS_NUMBER.search(sentence) else 0.0
+    return 0.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A scored sentence: document offsets, its passage's rank and the score parts."""
+
+    source: str
+    start: int
+    end: int
+    passage_rank: int
+    score: float
+    coverage: float
+
+
+def score_sentences(question: str, passages: list[tuple[str, float, list[tuple[int, int]]]],
+                    doc_text, idf_of, settings: ExtractSettings = ExtractSettings()) -> list[Candidate]:
+    """Score every sentence of the given passages.
+
+    Args:
+        question: the question.
+        passages: (source, fused passage score, sentence spans) for each passage, best first.
+        doc_text: function source -> canonical text.
+        idf_of: function list[token] -> {token: idf}.
+
+    Returns:
+        Candidates, best first (ties keep passage order).
+    """
+    q_toks = set(tokens(question))
+    idf = idf_of(list(q_toks))
+    total = sum(idf.values()) or 1.0
+    kind = answer_type(question)
+    if passages:
+        ps = np.array([p[1] for p in passages], dtype=np.float64)
+        spread = ps.max() - ps.min()
+        pnorm = (ps - ps.min()) / spread if spread > 1e-9 else np.ones_like(ps)
+    seen: set[tuple[str, int, int]] = set()
+    out: list[Candidate] = []
+    for rank, (source, _pscore, spans) in enumerate(passages):
+        text = doc_text(source)
+        for a, b in spans:
+            if (source, a, b) in seen:
+                continue
+            seen.add((source, a, b))
+            sent = text[a:b]
+            s_toks = set(tokens(sent))
+            cov = sum(w for t, w in idf.items() if t in s_toks) / total
+            score = (settings.coverage_weight * cov
+                     + settings.passage_weight * float(pnorm[rank])
+                     + settings.type_weight * _type_match(kind, sent))
+            if b - a < settings.min_chars:
+                score -= 0.5
+            out.append(Candidate(source, a, b, rank, score, cov))
+    out.sort(key=lambda c: -c.score)
+    return out
