@@ -114,7 +114,7 @@ def chunk_document(
     source: str,
     doc: CleanDoc,
     *,
-    page_offsets: list[int] | None = None,
+    paged: bool = False,
     line_of=None,
     target_chars: int = DEFAULT_TARGET_CHARS,
     max_chars: int = DEFAULT_MAX_CHARS,
@@ -124,8 +124,7 @@ def chunk_document(
     Args:
         source: the document's source name.
         doc: its canonical text and blocks.
-        page_offsets: for PDFs, unused placeholder kept for symmetry (pages come
-            from ``doc.segments``).
+        paged: the document has pages (a PDF): chunks get 1-based page numbers.
         line_of: optional function (page index, raw offset) -> 1-based line.
         target_chars: preferred chunk size in characters.
         max_chars: hard upper bound on a chunk (a longer sentence is cut).
@@ -136,14 +135,13 @@ def chunk_document(
     if target_chars < 20 or max_chars < target_chars:
         raise ValueError(f"need 20 <= target_chars <= max_chars, got {target_chars}, {max_chars}")
     text = doc.text
-    multi_page = len({seg[1] for seg in doc.segments}) > 1
 
     def locate(pos: int) -> tuple[int | None, int | None]:
         if not doc.segments:
             return None, None
         page, raw = doc.raw_position(pos)
         line = line_of(page, raw) if line_of else None
-        return (page + 1 if multi_page or page_offsets else None), line
+        return (page + 1 if paged and page >= 0 else None), line
 
     # Group consecutive blocks that chunks may share: same section and same
     # family (footnotes alone, list items together, paragraphs together).
@@ -183,11 +181,12 @@ def _family(b: Block) -> str:
     return b.kind if b.kind != "footnote" else f"footnote:{b.start}"
 
 
-def line_locator(pages: list[str], body_line: int):
+def line_locator(pages: list[str], body_line: int, front_matter: str = ""):
     """A function (page index, raw offset) -> 1-based line of the original file.
 
     Lines are counted across pages as if the pages were one text, starting at
-    ``body_line`` (the first line after any front matter).
+    ``body_line`` (the first line after any front matter); page -1 is the
+    front matter, which starts at line 1.
     """
     starts: list[list[int]] = []
     first_line: list[int] = []
@@ -197,8 +196,11 @@ def line_locator(pages: list[str], body_line: int):
         starts.append(offs)
         first_line.append(line)
         line += len(offs)
+    fm_starts = [0] + [i + 1 for i, ch in enumerate(front_matter) if ch == "\n"]
 
     def line_of(page: int, raw: int) -> int:
+        if page < 0:
+            return bisect.bisect_right(fm_starts, raw)
         return first_line[page] + bisect.bisect_right(starts[page], raw) - 1
 
     return line_of

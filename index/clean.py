@@ -170,11 +170,15 @@ def _strip_span(text: str) -> tuple[int, int]:
     return a, max(a, b)
 
 
-def clean(pages: list[str]) -> CleanDoc:
+def clean(pages: list[str], front_matter: str = "") -> CleanDoc:
     """Build the canonical text of a document given as a list of page texts.
 
     Args:
         pages: the raw body text, one string per page (one for text files).
+        front_matter: the file's front-matter block, if any. Its lines (not
+            the ``---`` fences) open the canonical text as ``meta`` blocks,
+            one line each, so metadata such as a status can be quoted; in the
+            segment map they are on page -1.
 
     Returns:
         The canonical text, its blocks (headings, paragraphs, list items and
@@ -213,6 +217,17 @@ def clean(pages: list[str]) -> CleanDoc:
     out = _Builder()
     blocks: list[Block] = []
     section: list[tuple[int, str]] = []  # (level, heading text)
+
+    offset = 0
+    for raw_line in front_matter.split("\n"):
+        a, b = _strip_span(raw_line)
+        if b > a and raw_line.strip() != "---":
+            if blocks:
+                out.add("\n")
+            start = out.length
+            out.copy(_Line(raw_line, -1, offset), a, b)
+            blocks.append(Block("meta", start, out.length, ()))
+        offset += len(raw_line) + 1
 
     def section_path() -> tuple[str, ...]:
         return tuple(h for _, h in section)

@@ -102,6 +102,9 @@ class RawDocument:
             (after any front matter); 1 for PDFs.
         encoding: how the bytes were decoded, e.g. ``utf-8``, ``utf-8-sig``,
             ``utf-16``, ``cp950``; ``pdf`` for PDFs.
+        front_matter: the front-matter block as it stands in the file (from
+            the first ``---`` line to the closing one, newline included), or
+            ``""``. It is part of the document's text and can be quoted.
     """
 
     source: str
@@ -111,6 +114,7 @@ class RawDocument:
     pages: list[str]
     body_line: int
     encoding: str
+    front_matter: str = ""
 
 
 # --------------------------------------------------------------------------
@@ -285,9 +289,10 @@ def load(path: Path, source: str, *, pdf_timeout: float = 30.0, pdf_memory_mb: i
         log.info("%s: not UTF-8, decoded as %s", source, encoding)
     text = _normalise_newlines(text)
     meta, body, body_line = _split_front_matter(text, source)
-    if not body.strip():
+    if not body.strip() and body_line == 1:
         raise UnreadableFile("empty")
-    return RawDocument(source, abspath, digest, meta, [body], body_line, encoding)
+    front_matter = text[: len(text) - len(body)] if body_line > 1 else ""
+    return RawDocument(source, abspath, digest, meta, [body], body_line, encoding, front_matter)
 
 
 def _read_bytes(path: Path) -> bytes:

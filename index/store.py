@@ -10,6 +10,8 @@ Layout of a store folder::
         chunks.jsonl   one chunk a line (exact slices of the canonical texts)
         bm25.npz       lexical index (numpy arrays, no pickle)
         dense-N.faiss  one FAISS index per embedder
+        sentences.npy  float16 vectors of every chunk's sentences, in chunk order
+                       (for choosing the quote; optional)
 
 A build writes a new version folder beside the current one, fsyncs it and then
 swaps ``CURRENT`` with an atomic rename, so a reader (or a crash) sees the old
@@ -57,6 +59,7 @@ class IndexSettings:
     k1: float = 0.9
     b: float = 0.6
     faiss_index: str = "Flat"  # a faiss.index_factory string: "Flat", "HNSW32", ...
+    sentence_embedder: str | None = "use"  # vectors of single sentences, for quote choice
 
     def fingerprint(self, dims: dict[str, int] | None = None) -> dict:
         d = asdict(self)
@@ -243,6 +246,33 @@ def _old_vectors(store_dir: Path, fingerprint: dict) -> dict[int, dict[str, np.n
         return {}
 
 
+def _old_sentence_vectors(store_dir: Path, spec: str | None) -> dict[str, np.ndarray]:
+    """Sentence vectors of the current version by sentence-text hash, if reusable."""
+    if not spec:
+        return {}
+    try:
+        vdir, manifest = read_manifest(store_dir)
+        if manifest.get("settings", {}).get("sentence_embedder") != spec or "sentences.npy" not in manifest.get("checksums", {}):
+            return {}
+        vecs = np.load(verify_file(vdir, manifest, "sentences.npy"), allow_pickle=False)
+        out: dict[str, np.ndarray] = {}
+        j = 0
+        with open(verify_file(vdir, manifest, "chunks.jsonl"), encoding="utf-8") as f:
+            for line in f:
+                c = json.loads(line)
+                for a, b in c["sentences"]:
+                    out[_text_key(c["text"][a - c["start"]:b - c["start"]])] = vecs[j]
+                    j += 1
+        return out
+    except Exception as e:  # noqa: BLE001 - nothing to reuse is not an error
+        log.warning("previous sentence vectors not reusable (%s)", e)
+        return {}
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def _make_faiss(kind: str, dim: int, vectors: np.ndarray):
     import faiss
 
@@ -304,7 +334,7 @@ def build(
                 progress("read", n, len(files))
             try:
                 raw = loaders.load(path, source)
-                cd = clean(raw.pages)
+                cd = clean(raw.pages, raw.front_matter)
                 if not cd.text.strip():
                     raise UnreadableFile("no text after cleaning")
             except (UnreadableFile, UnsupportedFile) as e:
@@ -313,8 +343,8 @@ def build(
                 continue
             title = document_title(raw.meta, cd.text, cd.blocks, Path(source).stem)
             doc_chunks = chunk_document(
-                source, cd, line_of=line_locator(raw.pages, raw.body_line) if len(raw.pages) == 1 else None,
-                page_offsets=[0] * len(raw.pages) if raw.encoding == "pdf" else None,
+                source, cd, line_of=line_locator(raw.pages, raw.body_line, raw.front_matter),
+                paged=raw.encoding == "pdf",
                 target_chars=settings.target_chars, max_chars=settings.max_chars,
             )
             docs.append(DocRecord(source, title, cd.text, raw.meta, raw.sha256, raw.encoding, len(doc_chunks)))
@@ -336,7 +366,7 @@ def build(
                     return report
 
         texts = [t for _, t in chunks]
-        text_sha = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest()[:32] for t in texts]
+        text_sha = [_text_key(t) for t in texts]
         old = _old_vectors(store_dir, fingerprint)
         matrices = []
         for i, emb in enumerate(embs):
@@ -358,13 +388,35 @@ def build(
             report.reused += len(texts) - len(todo)
             matrices.append(mat)
 
+        sentence_matrix = None
+        if settings.sentence_embedder:
+            semb = get_embedder(settings.sentence_embedder)
+            sents = [c.text[a - c.start:b - c.start] for c, _ in chunks for a, b in c.sentences]
+            reuse_s = _old_sentence_vectors(store_dir, settings.sentence_embedder)
+            sentence_matrix = np.zeros((len(sents), semb.dim), np.float16)
+            todo = []
+            for j, t in enumerate(sents):
+                v = reuse_s.get(_text_key(t))
+                if v is None:
+                    todo.append(j)
+                else:
+                    sentence_matrix[j] = v
+            for s0 in range(0, len(todo), 128):
+                if progress:
+                    progress("embed sentences", s0, len(todo))
+                part = todo[s0:s0 + 128]
+                sentence_matrix[part] = semb.embed_passages([sents[j] for j in part]).astype(np.float16)
+            if progress:
+                progress("embed sentences", len(todo), len(todo))
+
         if progress:
             progress("write", 0, 1)
         previous = current_version(store_dir) if (store_dir / "CURRENT").exists() else None
         vdir = store_dir / f"v-{time.time_ns()}"
         vdir.mkdir(parents=True)
         try:
-            _write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, report)
+            _write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
+                           report)
             manifest_bytes = (vdir / "manifest.json").read_bytes()
             tmp = store_dir / f"CURRENT.tmp-{os.getpid()}"
             _write(tmp, f"{vdir.name} {hashlib.sha256(manifest_bytes).hexdigest()}\n".encode())
@@ -384,7 +436,8 @@ def build(
     return report
 
 
-def _write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, report) -> None:
+def _write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
+                   report) -> None:
     import faiss
 
     def dumps(obj) -> str:
@@ -402,6 +455,9 @@ def _write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, m
     BM25.build([t for _, t in chunks], k1=settings.k1, b=settings.b).save(vdir / "bm25.npz")
     for i, mat in enumerate(matrices):
         faiss.write_index(_make_faiss(settings.faiss_index, mat.shape[1], mat), str(vdir / f"dense-{i}.faiss"))
+    if sentence_matrix is not None:
+        with open(vdir / "sentences.npy", "wb") as f:
+            np.save(f, sentence_matrix, allow_pickle=False)
     checksums = {}
     for p in sorted(vdir.iterdir()):
         with open(p, "rb") as f:

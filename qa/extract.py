@@ -9,7 +9,9 @@ A sentence scores by:
   the question rather than the passage around it;
 - the fused retrieval score of its passage;
 - the expected answer type: a question asking how many, when, or which
-  article wants a sentence with a number, a date or an article reference.
+  article wants a sentence with a number, a date or an article reference;
+- the cosine between the question and the sentence (USE vectors made at
+  indexing time), which carries English questions over Chinese text.
 
 The best sentence is the answer; a neighbour is added only when the best
 sentence is too short to stand alone (a heading-like fragment).
@@ -40,6 +42,7 @@ class ExtractSettings:
     coverage_weight: float = 1.0
     passage_weight: float = 0.15
     type_weight: float = 0.25
+    dense_weight: float = 0.5
     min_chars: int = 8
 
 
@@ -76,13 +79,14 @@ class Candidate:
     coverage: float
 
 
-def score_sentences(question: str, passages: list[tuple[str, float, list[tuple[int, int]]]],
+def score_sentences(question: str, passages: list[tuple[str, float, list[tuple[int, int]], object]],
                     doc_text, idf_of, settings: ExtractSettings = ExtractSettings()) -> list[Candidate]:
     """Score every sentence of the given passages.
 
     Args:
         question: the question.
-        passages: (source, fused passage score, sentence spans) for each passage, best first.
+        passages: (source, fused passage score, sentence spans, sentence
+            similarities or None) for each passage, best first.
         doc_text: function source -> canonical text.
         idf_of: function list[token] -> {token: idf}.
 
@@ -99,9 +103,9 @@ def score_sentences(question: str, passages: list[tuple[str, float, list[tuple[i
         pnorm = (ps - ps.min()) / spread if spread > 1e-9 else np.ones_like(ps)
     seen: set[tuple[str, int, int]] = set()
     out: list[Candidate] = []
-    for rank, (source, _pscore, spans) in enumerate(passages):
+    for rank, (source, _pscore, spans, sims) in enumerate(passages):
         text = doc_text(source)
-        for a, b in spans:
+        for j, (a, b) in enumerate(spans):
             if (source, a, b) in seen:
                 continue
             seen.add((source, a, b))
@@ -111,6 +115,8 @@ def score_sentences(question: str, passages: list[tuple[str, float, list[tuple[i
             score = (settings.coverage_weight * cov
                      + settings.passage_weight * float(pnorm[rank])
                      + settings.type_weight * _type_match(kind, sent))
+            if sims is not None:
+                score += settings.dense_weight * float(sims[j])
             if b - a < settings.min_chars:
                 score -= 0.5
             out.append(Candidate(source, a, b, rank, score, cov))

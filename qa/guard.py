@@ -89,6 +89,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from index.textnorm import cn_to_int, fold
@@ -165,7 +166,7 @@ _STRONG = _any(
         r"cp\s*(?:links?|videos?|vids|pics|sites?|telegram|groups?|collection|archive|content|material|stuff|folder|pack)",
         r"(?:download|buy|find|trade|sell|share|send|get|want|need)\s+(?:some\s+|free\s+|real\s+|more\s+)?cp"),
     _zh("儿童色情", "儿少色情", "幼童色情", "幼女色情", "未成年色情", "萝莉色情", "童色", "儿色",
-        "儿童a片", "幼女(?:裸|色|性|视频|影片|资源|图)", "萝莉(?:裸|色|本|h|涩|黄|资源|福利)",
+        "儿童a片", "幼女(?:的)?(?:裸|色|性|视频|影片|资源|图|照)", "萝莉(?:的)?(?:裸|色|本|h|涩|黄|资源|福利)",
         "正太(?:裸|色|本|h)", "恋童(?:癖)?(?:图|片|影片|视频|资源|网站|网址|群|内容)",
         "(?:儿童|儿少|未成年|幼童|孩童|少年|少女)(?:的)?性(?:剥削|虐待)(?:制品|影像|影片|内容|素材|图片|照片|视频)",
         "(?:儿童|儿少|未成年)(?:的)?性影像", "cp资源"),
@@ -173,14 +174,21 @@ _STRONG = _any(
 
 # Inherently sexual edits of an image: they imply a real photo, hence a real person.
 _EDIT = _any(
-    _en(r"undress\w*", r"nudif\w*", r"deep\s*nude\w*", r"clothes\s*off", r"x-?ray\s*(?:app|clothes|vision)",
-        r"remov\w*\s+(?:the\s+|her\s+|his\s+|their\s+|all\s+)?(?:cloth\w*|bikini|dress|shirt|top|underwear)",
+    # "undress" only of an image or as a tool ("undress this photo", "undress app"),
+    # not "undress my toddler for bath time".
+    _en(r"undress\w*\s+(?:[\w'-]+\s+){0,4}?(?:photos?|pics?|pictures?|images?|selfies?|screenshots?)",
+        r"undress\w*\s+(?:her|him|them|this|that|these|those|apps?|ai|bots?|tools?|sites?|websites?)", r"undresser\w*",
+        r"nudif\w*", r"deep\s*nude\w*", r"clothes\s*off", r"x-?ray\s*(?:app|clothes|vision)",
+        r"remov\w*\s+(?:the\s+|her\s+|his\s+|their\s+|all\s+)?(?:cloth\w*|bikini|dress|shirt|underwear)",
         r"(?:take|taking|took)\s+(?:off\s+)?(?:her|his|their|the)\s+cloth\w*(?:\s+off)?",
         r"(?:make|makes|making|turn|turns|turning|render)\s+(?:\w+\s+){1,4}?(?:look\s+)?(?:naked|nude)",
         r"(?:into|to)\s+(?:an?\s+)?(?:fake\s+)?(?:nudes?|naked|porn\w*)",
         r"see[- ]?through\s+(?:her\s+|his\s+|the\s+)?cloth\w*"),
-    _zh("脱衣", "去衣", "脱掉.{0,6}?衣服", "脱光", "扒光", "衣服脱掉", "把衣服脱", "一键脱衣", "透视衣服",
-        "(?:做成|做出|变成|改成|p成|修成|合成|转成|弄成|生成)[^，,。]{0,4}?(?:裸|色情|性感|不雅|a片|黄图|性影像)"),
+    _zh("脱衣", "去衣", "(?:脱|去|拿)掉[^，,。]{0,12}?衣服", "脱光", "扒光", "衣服(?:脱|去|拿)掉", "把衣服(?:脱|去|拿)",
+        "一键脱衣", "透视衣服",
+        "(?:做成|做出|变成|变|改成|p成|修成|合成|转成|弄成)[^，,。]{0,4}?(?:裸|色情|性感|不雅|a片|黄图|性影像|没穿|不穿|光着)",
+        # 把 + a photo/face + sexual result: "把照片变裸照", "把同学的脸换到色情影片上"
+        "把[^，,。]{0,12}?(?:照片|相片|自拍|图片|脸)[^，,。]{0,8}?(?:裸|色情|a片|不雅|性感|没穿|不穿|光着)"),
 )
 
 _SEXUAL = _any(
@@ -200,7 +208,7 @@ _SEXUAL = _any(
         "性影像", "性影片", "性视频", "性图片", "性照", "性爱", "性交", "做爱", "上床", "发生关系", "淫",
         "猥亵", "情色", "不雅(?:照|影像|影片|视频|图)", "私密(?:照|影像|影片|视频|图|部位)", "露骨",
         "18禁", "r18", "h漫", "h图", "自慰", "下体", "内衣", "内裤", "走光", "裙底", "偷拍", "性感",
-        "援交", "涩涩", "瑟瑟",
+        "援交", "涩涩", "瑟瑟", "(?:没|不|没有)穿衣服", "光着身子", "光溜溜",
         "性(?:剥削|虐待)(?:制品|影像|影片|内容|素材|图片|照片|视频)"),
 )
 
@@ -288,18 +296,23 @@ _NAME_STOP = frozenset({"the", "a", "an", "this", "that", "these", "those", "my"
 # Also third-person subjects and passives: after a frame they make the question
 # descriptive ("which app did offenders use", "哪个app被用来").
 _BLOCK = _any(
-    _en(r"report\w*", r"tell", r"know", r"learn", r"understand", r"explain", r"talk", r"discuss", r"summari[sz]e",
+    _en(r"report\w*", r"tell", r"know", r"learn", r"understand", r"explain", r"describe", r"talk", r"discuss",
+        r"summari[sz]e", r"fight\w*", r"combat\w*", r"tackle", r"counter", r"curb", r"reduce", r"end",
+        r"show\s+(?:me\s+|us\s+)?(?:examples?\s+of\s+)?how",
         r"teach\s+(?:my|our|the|kids|children|students|them|parents)", r"protect\w*", r"prevent\w*", r"stop\w*",
         r"avoid\w*", r"check", r"verify", r"confirm", r"detect\w*", r"identify\w*", r"recogni[sz]e", r"spot",
         r"flag", r"block", r"filter", r"respond", r"react", r"handle", r"deal", r"cope", r"support\w*",
         r"help(?!\s+me)\w*", r"comfort", r"reassure", r"warn\w*", r"educate", r"sue", r"contact", r"call",
-        r"reach\s+out", r"document", r"preserve", r"prove", r"trace", r"removed", r"took\s+down", r"banned",
-        r"remove\s+(?:it|them|this|that|these|those|the\s+(?:images?|photos?|pictures?|videos?|content|posts?|deepfakes?|nudes?|fakes?|files?))",
+        r"reach\s+out", r"document", r"preserve", r"prove", r"trace", r"took\s+down", r"ban\w*",
+        r"(?:have|has|had)\s+been", r"shut\s*down", r"closed", r"seized", r"taken\s+(?:offline|down)",
+        r"remov(?:e|es|ed|ing|al)(?!\s+(?:the\s+|her\s+|his\s+|their\s+|all\s+)?(?:cloth\w*|bikini|dress|shirt|underwear))",
         r"delete\w*", r"take\s+(?:it|them|this|that|these|those|the\s+\w+)?\s*down",
         r"get\s+(?:help|support|(?:\w+\s+){0,3}(?:removed|taken\s+down|deleted))",
         r"find\s+(?:out|help|support|a\s+lawyer|an?\s+attorney|resources|information|info|who|the\s+(?:law|perpetrator|person))",
         r"(?:download|get|find|read|see|access|view|open)\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+|their\s+|its\s+)?(?:\w+\s+){0,2}?"
-        r"(?:report|paper|study|pdf|document|law|act|guidelines?|article|text|policy|statistics|survey|form|hotline|helpline)s?",
+        r"(?:report|paper|study|research|pdf|document|law|act|guidelines?|article|text|policy|statistics|survey|"
+        r"data|news|information|info|form|hotline|helpline)s?",
+        r"(?:do|does|did)\s+(?!(?:i|we|you|u)\s)(?:\w+\s+){1,2}?us(?:e|ed|ing)",
         r"see\s+(?:if|whether)", r"tell\s+(?:if|whether)", r"make\s+sure", r"make\s+(?:a\s+)?(?:report|complaint)",
         r"(?:make|create|write|design|prepare|draft|generate)\s+(?:an?\s+|the\s+|my\s+|our\s+)?(?:\w+\s+)?"
         r"(?:essay|article|lesson|summary|policy|letter|e-?mail|poster|guide|speech|presentation|slides?|"
@@ -308,18 +321,22 @@ _BLOCK = _any(
         r"was", r"were", r"been", r"being", r"offenders?", r"predators?", r"perpetrators?", r"criminals?",
         r"abusers?", r"p(?:a)?edophiles?", r"people", r"they", r"he", r"she", r"users", r"researchers", r"iwf",
         r"ncmec", r"police", r"investigators", r"scammers", r"extortionists", r"bad\s+actors", r"others",
+        r"students", r"kids", r"boys", r"girls", r"teens", r"children",
         r"laws?", r"legal\w*", r"illegal\w*", r"penalt\w*", r"punish\w*", r"statistic\w*", r"how\s+many",
         r"number\s+of", r"define", r"definition", r"mean", r"meaning"),
     _zh("检举", "举报", "通报", "报案", "报警", "下架", "删除", "删掉", "移除", "撤下", "申诉", "求助", "保护",
-        "防止", "防范", "预防", "避免", "辨识", "识别", "侦测", "检测", "判断", "判别", "分辨", "知道", "了解",
+        "防止", "防范", "预防", "避免", "过滤", "屏蔽", "封锁", "拦截", "挡", "阻挡", "辨识", "识别", "侦测", "检测", "判断", "判别", "分辨", "知道", "了解",
         "认识", "理解", "处理", "应对", "面对", "因应", "告诉", "说明", "解释", "讲解", "教导", "教育", "宣导",
-        "沟通", "谈", "讨论", "帮助", "协助", "支持", "陪伴", "确认", "查询", "查证", "确定", "证明", "搜证",
+        "沟通", "谈", "讨论", "阻止", "制止", "停止", "杜绝", "打击", "遏止", "防堵", "宣传", "流传", "帮助", "协助", "支持", "陪伴", "确认", "查询", "查证", "确定", "证明", "搜证",
         "保存", "存证", "提告", "求偿", "看看", "看一下", "看待", "看法", "看出", "发现", "发生", "发展", "发表",
         "记载", "记录", "找谁", "找人帮", "找律师", "找警察", "找专业", "找资源", "整理", "界定", "定义",
         "规范", "规定", "法律", "处罚", "违法", "统计", "教孩子", "教学生",
         "被", "他们", "犯罪者", "加害者", "加害人", "歹徒", "嫌犯", "罪犯", "恋童癖者?", "有人", "别人", "对方",
         "骗子", "坏人", "业者", "同学们", "学生们", "孩子们",
-        "(?:做|写|制作|准备)(?:一份|一个|个|份)?(?:海报|简报|教案|讲义|课程|报告|摘要|投影片|ppt|文宣|清单|宣导)"),
+        "(?:做|写|制作|准备)(?:一份|一个|个|份)?(?:海报|简报|教案|讲义|课程|报告|摘要|投影片|ppt|文宣|清单|宣导)",
+        # finding/downloading a document about the topic: "找到关于儿童色情的研究报告"
+        "(?:找到|找|下载|取得|获得|看到|阅读|看)[^，,。]{0,14}?的(?:研究|完整|最新|官方)?(?:报告|研究|论文|法条|条例|全文|"
+        "资料|统计|规定|新闻|文章|指引|手册|数据)"),
 )
 
 _SEEK_VERB = _any(
@@ -333,20 +350,22 @@ _SEEK_VERB = _any(
         r"acquire", r"collect", r"grab", r"steal", r"hack", r"leak", r"write", r"roleplay", r"role-?play",
         r"have\s+sex", r"sleep\s+with", r"meet", r"hook\s+up", r"groom", r"lure", r"coerce", r"pressure",
         r"blackmail", r"extort", r"sextort", r"trick", r"seduce", r"molest", r"touch", r"film", r"record",
-        r"photograph", r"take\s+(?:pictures|photos|pics|nudes|naked)", r"shoot", r"jailbreak", r"has", r"have",
-        r"hosts?", r"sells?", r"offers?", r"shares?", r"lets?", r"allows?"),
+        r"photograph", r"take\s+(?:pictures|photos|pics|nudes|naked)", r"shoot", r"jailbreak"),
     r"(?<![a-z])p(?![a-z])",  # 把照片P成: a lone "P" is Photoshop
     _zh_verb("做成", "做出", "做", "制作", "制成", "生成", "产生", "产出", "合成", "画", "绘制", "变成", "改成",
              "p成", "p图", "修成", "修图", "转成", "弄成", "弄到", "弄", "搞到", "搞", "脱", "去衣", "扒",
              "换脸", "换成", "下载", "载", "找到", "找出", "找", "搜寻", "搜", "取得", "获得", "拿到", "买", "购买",
              "购", "租", "看到", "看", "观看", "欣赏", "分享", "交换", "传", "发", "寄", "卖", "贩卖", "收集",
-             "收藏", "偷拍", "拍", "录影", "录像", "录制", "约", "诱骗", "诱拐", "引诱", "骗", "威胁", "勒索",
+             "收藏", "偷拍", "拍", "录影", "录像", "录制", "(?<!大)约", "诱骗", "诱拐", "引诱", "骗", "威胁", "勒索",
              "上传", "让(?:她|妳|他|你)(?:脱|露|拍|传|发)"),
 )
 
 # After a frame, the first hit of these decides whether the frame seeks.
 # Blockers come first so that "find out" beats "find" at the same position.
-_WINDOW = _c(f"(?P<block>{_BLOCK})|(?P<seek>{_SEEK_VERB})|(?P<obj>{_SEXUAL})")
+# "which site has / lets you ...": possession counts after direct frames only.
+_POSSESS = _any(_en(r"has", r"have", r"hosts?", r"sells?", r"offers?", r"shares?", r"lets?", r"allows?", r"contains?"),
+               "有(?!关|没有)")  # "國中生裸照哪裡有": the object comes before the frame
+_WINDOW = _c(f"(?P<block>{_BLOCK})|(?P<seek>{_SEEK_VERB})|(?P<edit>{_EDIT})|(?P<poss>{_POSSESS})|(?P<obj>{_SEXUAL})")
 _WINDOW_CHARS = 48
 
 # Frames. "verb" frames need a seek verb after them; "direct" frames also seek
@@ -358,7 +377,7 @@ _FRAMES_VERB = _c(_any(
         r"(?:can|could|would|will)\s+(?:you|u|ya)", r"please", r"pls", r"plz", r"kindly",
         r"help\s+me", r"teach\s+me(?:\s+how)?", r"tell\s+me\s+how", r"let\s+me", r"i\s+(?:want|need|wanna|'d\s+like|would\s+like)\s+to",
         r"i'?m\s+(?:trying|going|gonna)\s+to", r"i\s+am\s+(?:trying|going)\s+to", r"trying\s+to", r"want\s+to"),
-    _zh("教我", "帮我", "替我", "请你?", "麻烦你?", "拜托", "可以帮我", "能帮我", "能不能", "能否", "可不可以",
+    _zh("教我", "帮我", "替我", "(?<![申邀聘宴恳敬提])请你?", "麻烦你?", "拜托", "可以帮我", "能帮我", "能不能", "能否", "可不可以",
         "你可以", "你能", "有办法", "我也想"),
 ))
 _FRAMES_HOW_ZH = _c(_zh("怎么样", "怎么", "怎样", "如何", "咋"))
@@ -369,13 +388,13 @@ _FRAMES_DIRECT = _c(_any(
         r"services?|platforms?|telegram|discord|forums?|boards?|links?|channels?|groups?|subreddits?|servers?|"
         r"generators?|torrents?|accounts?|ways?|methods?|tricks?|prompts?)",
         r"is\s+there\s+(?:an?|any)", r"are\s+there\s+any",
-        r"give\s+(?:me|us)", r"gimme", r"send\s+(?:me|us)", r"show\s+(?:me|us)", r"get\s+me", r"find\s+me",
+        r"^\s*(?:need|want|wanna)", r"give\s+(?:me|us)", r"gimme", r"send\s+(?:me|us)", r"show\s+(?:me|us)", r"get\s+me", r"find\s+me",
         r"share\s+(?:with\s+me|some)", r"dm\s+me", r"link\s+me", r"i\s+(?:want|need|wanna|would\s+like|'d\s+like)",
         r"(?:i'?m|i\s+am|im)\s+looking\s+for", r"looking\s+for", r"(?:does\s+)?any\s*(?:one|body)\s+(?:have|got|has|know\s+where)",
         r"who\s+(?:has|have|sells|can\s+send)", r"got\s+any", r"can\s+(?:i|we)\s+(?:get|have|see|buy|download|find|watch)"),
     _zh("给我", "给个", "给点", "发我", "发给我", "传给我", "寄给我", "私我", "私讯我", "分享给我",
-        "(?<![要请追需诉寻谋祈乞央])求", "谁有", "有没有", "有无", "我要", "我想要", "想要", "我需要", "我想", "想看",
-        "来(?:点|几张|一些)", "哪里", "哪儿", "哪边", "在哪", "去哪", "何处",
+        "(?<![要请追需诉寻谋祈乞央力征讲恳])求", "谁有", "有没有", "有无", "我要", "我想要", "想要", "我需要", "我想", "想看",
+        "来(?:点|几张|一些)", "推荐", "哪里", "哪儿", "哪边", "(?:在|去)哪(?:里|儿)?(?![一个年天些种位家款条项])", "何处",
         "(?:哪个|哪些|哪款|哪一个|哪家|什么|有什么|推荐|好用的|免费的)(?:样的)?(?:app|网站|网址|网页|软件|软体|"
         "应用程式|应用|工具|程式|程序|平台|群组|群|频道|ai|机器人|论坛|链接|连结|资源|种子|方法|办法)"),
 ))
@@ -384,14 +403,24 @@ _FRAMES_DIRECT = _c(_any(
 # ("犯罪者如何生成"), as does 是怎么…的 ("PhotoDNA是怎么辨识…的").
 _ZH_THIRD_BEFORE = _c(_zh("他们", "他", "她", "犯罪者", "加害者", "加害人", "歹徒", "嫌犯", "罪犯", "恋童",
                            "有人", "别人", "对方", "骗子", "坏人", "业者", "网友", "犯人", "不法", "集团", "人们",
-                           "学校", "老师", "家长", "平台", "政府", "是", "被", "ai", "技术", "软件", "工具") + r"\s*$")
+                           "学校", "老师", "家长", "平台", "政府", "是", "被", "ai", "技术", "软件", "工具")
+                      + r"(?:该|要|应该|应|可以|会|能|是)?\s*$")
 
 # Imperative at the start of a clause (after fillers): "undress this photo",
-# "for research, list sites ...", "把這張照片脫掉衣服", "用AI生成…".
-_FILLERS = (r"^\s*(?:(?:ok(?:ay)?|hey|hi|so|now|then|just|also|and|pls|please|plz|kindly|quickly|ai|bot|"
-            r"chatgpt|gpt|assistant|verbatim|请|麻烦|拜托|快|现在|马上|直接|那就|那|好)\s*[,!]?\s*)*")
-_IMPERATIVE_EN = _c(_FILLERS + f"(?:(?P<block>{_BLOCK})|(?P<seek>{_SEEK_VERB}))")
-_IMPERATIVE_ZH = _c(_FILLERS + r"(?:用[^，,]{0,10}?)?(?:把|将|(?=" + _SEEK_VERB + "))")
+# "for research, list sites ...", "生成一张…"; the first word is judged like a
+# window. Chinese clauses that open with 把/将, 用X把 or an unsubjected 可以/能
+# ("可以把我同学的脸换到…吗" asks the assistant) are verb frames; "AI可以…吗"
+# has a subject and asks about capability.
+_LEAD = _c(r"^\s*(?:(?:ok(?:ay)?|hey|hi|so|now|then|just|also|and|pls|please|plz|kindly|quickly|"
+           r"请|麻烦|拜托|快|现在|马上|直接|那就|那|好)\s*!?\s*)*")
+_LEAD_FRAME_ZH = _c(r"(?:你|您)?(?:可以|可不可以|能不能|能否|能|会不会)?(?:用[^，,]{0,10}?)?(?=把|将)"
+                    r"|(?:你|您)?(?:可以|可不可以|能不能|能否|能)"
+                    r"|用[^，,]{0,10}?(?=" + _SEEK_VERB + ")")
+# A clause that opens with a tool's name is a subject, not an order:
+# "Undress apps are spreading", "一鍵脫衣軟體是怎麼運作的".
+_LEAD_NOUN = _c(r"(?:" + _EDIT + r"|deep\s*fakes?|face\s*-?swap\w*|换脸|深伪|深度伪造)(?:的)?\s*(?:apps?|applications?|tools?|sites?|websites?|bots?|"
+                r"software|services?|generators?|programs?|platforms?|technology|ai|app|软件|软体|工具|网站|程式|应用|"
+                r"技术|服务|平台)(?![a-z])")
 
 # Search-engine style queries: a strong term next to download/link words, no question.
 _ACQUIRE_NOUN = _c(_any(
@@ -409,7 +438,7 @@ _QUESTION = _c(_any(_en(r"how", r"what", r"why", r"when", r"who", r"whom", r"who
 
 # A victim's story: the material already exists and was made by someone else.
 _VICTIM = _c(_any(
-    _en(r"(?:was|were|been|being|got|gets|get)\s+(?:\w+\s+){0,2}?(?:turned|made|edited|photoshopped|used|generated|"
+    _en(r"(?:was|were|been|being|got)\s+(?:\w+\s+){0,2}?(?:turned|made|edited|photoshopped|used|generated|"
         r"created|altered|morphed|manipulated|posted|shared|leaked|undressed|nudified|deepfaked|faked|put|spread|"
         r"circulated|sent|uploaded|stolen|taken|targeted|victimi[sz]ed|blackmailed|extorted|sextorted|threatened|"
         r"harassed|bullied|pressured|asked)",
@@ -432,7 +461,7 @@ _HELP = _c(_any(
         r"delete(?:d)?\s+(?:it|them|this|that|these|those|the)", r"victims?", r"survivors?", r"get\s+help",
         r"find\s+help", r"seek\s+help", r"helpline", r"hotline", r"counsel\w*", r"legal\w*", r"illegal\w*",
         r"unlawful", r"lawful", r"laws?", r"lawyers?", r"attorneys?", r"statutes?", r"legislation", r"regulat\w*",
-        r"crimes?", r"criminal\w*", r"offen[cs]es?", r"penalt\w*", r"punish\w*", r"sentenc\w*", r"prosecut\w*",
+        r"crimes?", r"criminal\w*", r"offen[cs]es?", r"shut\s*down", r"seized", r"penalt\w*", r"punish\w*", r"sentenc\w*", r"prosecut\w*",
         r"charged", r"convicted", r"conviction", r"jail", r"prison", r"banned", r"ban", r"polic(?:y|ies)",
         r"article\s+\d+", r"section\s+\d+", r"statistic\w*", r"how\s+many", r"how\s+much", r"number\s+of",
         r"percent\w*", r"proportion", r"trends?", r"define", r"definition", r"meaning", r"hash\w*", r"police",
@@ -446,12 +475,12 @@ _HELP = _c(_any(
         "违法", "犯法", "犯罪", "触法", "合法", "罪", "定义", "界定", "什么是", "是什么", "意思", "指的是",
         "算是", "算不算", "属于", "视为", "认定", "统计", "数据", "多少", "几件", "几成", "比例", "趋势", "哈希",
         "杂凑", "iwin", "ncmec", "iwf", "take it down", "责任", "防制", "防治", "加害者", "加害人", "犯人",
-        "散布者", "165", "113"),
+        "散布者", r"(?<!\d)(?:165|113)(?!\d)"),
 ))
 
 _EVASION = _c(_any(
     _en(r"without\s+(?:\w+\s+){0,3}?(?:caught|detected|reported|traced|tracked|noticed|knowing|finding\s+out|"
-        r"found\s+out|finding|seeing|trouble|consent)",
+        r"found\s+out|finding|seeing|trouble|consent|banned|suspended|flagged|blocked)",
         r"undetect\w*", r"untraceabl\w*", r"anonymous\w*", r"avoid\w*\s+(?:\w+\s+){0,2}?(?:detection|filters?|police|"
         r"getting\s+caught|being\s+caught|moderation|bans?|traces?)",
         r"bypass\w*", r"evad\w*", r"evasion", r"get\s+(?:around|past)", r"circumvent\w*", r"jailbreak\w*",
@@ -472,20 +501,23 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e"
                         "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_YO = re.compile(r"(?<=\d)\s*y\s*[/.]\s*o\.?(?![a-z])")
+_QUOTES = ("\u2018", "\u2019", "\u02bc", "\u2032")  # curly apostrophes: "she’s 15"
+# Patterns used on the whole (possibly huge) input start with a literal or a
+# character class, not a lookbehind, so that the regex engine can skip ahead.
+_YO = re.compile(r"(\d)\s*y\s*[/.]\s*o\.?(?![a-z])")
 # Leetspeak only between letters ("p0rn", "ch1ld"), never in "12yo" or "2023".
-_LEET = re.compile(r"(?<=[a-z])[013457@$]+(?=[a-z])")
+_LEET = re.compile(r"[013457@$]+")
 _LEET_MAP = str.maketrans("013457@$", "oieastas")
 # Four or more single letters separated by spaces/dots: "c h i l d p o r n", "c.s.a.m".
-_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][\s.\-_*·|/+]{1,3}){3,}[a-z](?![a-z0-9])")
+_SPACED = re.compile(r"[a-z](?<![a-z0-9][a-z])(?:[\s.\-_*·|/+]{1,3}[a-z](?![a-z0-9])){3,}")
 _SPACED_SEP = re.compile(r"[\s.\-_*·|/+]")
 # Words re-split out of a joined run, so that ordinary patterns see them.
 _RESEGMENT = re.compile(r"kiddie|child|csam|underage|preteen|teen|porn|nudes|nude|naked|lolita|loli|sex|pics|"
                         r"kid|pthc|jailbait|download|links|link")
-_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])[\s.\-_*·|/~+]+(?=[\u3400-\u9fff])")
+_CJK_GAP = re.compile(r"([\u3400-\u9fff])[\s.\-_*·|/~+]+(?=[\u3400-\u9fff])")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 # Sentence ends; a period only when not inside a number ("12.6%").
-_SENTENCE_END = re.compile(r"[!?。？！\n\r;；…]+|\.(?!\d)")
+_SENTENCE_END = re.compile(r"([!?。？！\n\r;；…]+|\.(?!\d))")
 _CLAUSE_SPLIT = re.compile(r"[,，、:：()（）\"“”「」『』]")
 
 
@@ -494,38 +526,43 @@ def _normalize(question: str) -> tuple[str, str]:
     text = _SURROGATE.sub("\ufffd", question)
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub(" ", text)
+    for quote in _QUOTES:
+        text = text.replace(quote, "'")
     try:
         folded = fold(text)
     except Exception:  # opencc or article parsing choked on something odd: fold without them
         logger.warning("fold() failed; falling back to casefold only", exc_info=True)
-        import unicodedata
-
         folded = unicodedata.normalize("NFKC", text).casefold()
-    import unicodedata
-
     cased = unicodedata.normalize("NFKC", text)
-    folded = _YO.sub("yo", folded)
-    folded = _LEET.sub(lambda m: m.group(0).translate(_LEET_MAP), folded)
-    folded = _SPACED.sub(lambda m: " " + _RESEGMENT.sub(lambda w: f" {w.group(0)} ",
-                                                         _SPACED_SEP.sub("", m.group(0))) + " ", folded)
-    folded = _CJK_GAP.sub("", folded)
+    folded = _YO.sub(r"\1yo", folded)
+    folded = _LEET.sub(_deleet, folded)
+    folded = _SPACED.sub(_join_spaced, folded)
+    folded = _CJK_GAP.sub(r"\1", folded)
     folded = _SPACES.sub(" ", folded)
     return folded, cased
 
 
+def _is_letter(text: str, i: int) -> bool:
+    return 0 <= i < len(text) and "a" <= text[i] <= "z"
+
+
+def _deleet(m: re.Match[str]) -> str:
+    if _is_letter(m.string, m.start() - 1) and _is_letter(m.string, m.end()):
+        return m.group(0).translate(_LEET_MAP)
+    return m.group(0)
+
+
+def _join_spaced(m: re.Match[str]) -> str:
+    joined = _SPACED_SEP.sub("", m.group(0))
+    return " " + _RESEGMENT.sub(lambda w: f" {w.group(0)} ", joined) + " "
+
+
 def _sentences(text: str) -> list[str]:
     """Split into sentences, each keeping its end punctuation (a "?" marks a question)."""
-    out: list[str] = []
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        piece = text[start:m.end()].strip()
-        if piece:
-            out.append(piece)
-        start = m.end()
-    tail = text[start:].strip()
-    if tail:
-        out.append(tail)
-    return out
+    parts = _SENTENCE_END.split(text)  # [sentence, end, sentence, end, ..., tail]
+    parts.append("")
+    pieces = (parts[k] + parts[k + 1] for k in range(0, len(parts) - 1, 2))
+    return [p for p in (piece.strip() for piece in pieces) if p]
 
 
 # --------------------------------------------------------------------------
@@ -544,17 +581,19 @@ def _window_seeks(clause: str, start: int, direct: bool) -> bool:
     m = _WINDOW.search(clause, start, start + _WINDOW_CHARS)
     if m is None:
         return False
-    if m.lastgroup == "seek":
+    if m.lastgroup in ("seek", "edit"):  # a sexual edit ("衣服脱掉", "undress") is itself a verb
         return True
-    return direct and m.lastgroup == "obj"
+    return direct and m.lastgroup in ("poss", "obj")
 
 
 def _clause_seeks(clause: str) -> bool:
     """Signal (1): the clause asks, in the requester's voice, to obtain or produce something."""
-    m = _IMPERATIVE_EN.match(clause)
-    if m and m.lastgroup == "seek":
-        return True
-    m = _IMPERATIVE_ZH.match(clause)
+    lead = _LEAD.match(clause).end()
+    if not _LEAD_NOUN.match(clause, lead):
+        m = _WINDOW.match(clause, lead)
+        if m and m.lastgroup in ("seek", "edit"):
+            return True
+    m = _LEAD_FRAME_ZH.match(clause, lead)
     if m and _window_seeks(clause, m.end(), direct=False):
         return True
     for m in _FRAMES_VERB.finditer(clause):
@@ -606,14 +645,37 @@ def _judge_sentence(sents: list[str], i: int, names: list[str]) -> str:
     return ""
 
 
+# Long inputs: only sentences holding one of these substrings are judged. Every
+# alternative of _SEXUAL contains at least one of them (tests check this by
+# padding every labeled prompt). Short inputs are always judged in full, so a
+# gap here can never change the verdict of an ordinary question.
+_ANCHORS = (
+    "nud", "nak", "porn", "p0rn", "p*rn", "pr0n", "xxx", "nsfw", "hentai", "sex", "erotic", "lewd", "topless",
+    "lingerie", "underwear", "panties", "upskirt", "creepshot", "onlyfans", "explicit", "intimate", "sleep",
+    "hook", "molest", "csam", "csem", "pthc", "loli", "shota", "jail", "cheese", "pedo", "paedo", "cp",
+    "undress", " dress", "cloth", "x-ray", "xray", "bikini", "shirt",
+    "裸", "露点", "露三点", "露胸", "露下体", "露骨", "色情", "色图", "童色", "儿色", "涩", "瑟", "黄图", "黄片",
+    "a片", "成人片", "成人影片", "谜片", "性影", "性视", "性图", "性照", "性爱", "性交", "性感", "性剥削", "性虐待",
+    "做爱", "上床", "发生关系", "淫", "猥", "不雅", "私密", "18禁", "r18", "h漫", "h图", "自慰", "下体", "内衣",
+    "内裤", "走光", "裙底", "偷拍", "援交", "衣", "脱", "扒", "幼女", "萝莉", "正太", "恋童",
+)
+_LONG = 4000
+
+
 def _check(question: str) -> GuardVerdict:
     folded, cased = _normalize(question)
-    # Fast path: without any sexual term nothing can be refused (benign long text).
-    if not _SEXUAL_RE.search(folded):
-        return _ALLOWED
-    sents = _sentences(folded)
+    if len(folded) <= _LONG:
+        sents = _sentences(folded)
+        candidates: list[int] | range = range(len(sents))
+    else:
+        present = [a for a in _ANCHORS if a in folded]  # C-speed substring tests
+        if not present:
+            return _ALLOWED
+        sents = _sentences(folded)
+        anchor_re = re.compile("|".join(map(re.escape, present)))
+        candidates = [i for i, s in enumerate(sents) if anchor_re.search(s)]
     names = _names(cased)
-    for i, s in enumerate(sents):
+    for i in candidates:
         reason = _judge_sentence(sents, i, names)
         if reason:
             logger.info("guard refused a question (%s)", reason)

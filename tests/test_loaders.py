@@ -187,9 +187,16 @@ def test_empty(tmp_path, data):
         load_bytes(tmp_path, "e.txt", data)
 
 
-def test_only_front_matter_is_empty(tmp_path):
+def test_only_front_matter_is_kept_as_quotable_text(tmp_path):
+    # Front matter is part of the document's text (a status can be the answer).
+    doc = load_bytes(tmp_path, "e.md", "---\ntitle: x\n---\n\n")
+    assert doc.front_matter == "---\ntitle: x\n---\n"
+    assert doc.meta == {"title": "x"} and doc.pages[0].strip() == ""
+
+
+def test_empty_front_matter_and_nothing_else_is_empty(tmp_path):
     with pytest.raises(UnreadableFile, match="^empty$"):
-        load_bytes(tmp_path, "e.md", "---\ntitle: x\n---\n\n")
+        load_bytes(tmp_path, "e.md", "\n \n")
 
 
 def test_front_matter_any_suffix_and_json_values(tmp_path):

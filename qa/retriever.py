@@ -136,10 +136,33 @@ class Index:
             self._by_source[c.source].append(i)  # type: ignore[union-attr]
         self._by_source = {s: np.array(v, dtype=np.int64) for s, v in self._by_source.items()}
         self._is_list = np.array([c.kind == "list" for c in self.chunks], dtype=bool)
+        # sentence vectors (for choosing quotes), aligned with the chunks' sentences
+        self.sentence_spec = fp.get("sentence_embedder")
+        self.sentence_vectors = None
+        self.sentence_base = np.cumsum([0] + [len(c.sentences) for c in self.chunks])
+        if self.sentence_spec and "sentences.npy" in m.get("checksums", {}):
+            vecs = np.load(verify_file(self.version_dir, m, "sentences.npy"), allow_pickle=False)
+            if len(vecs) != self.sentence_base[-1]:
+                raise IndexCorrupt(f"sentence vectors of {self.store_dir} do not match its chunks: rebuild")
+            self.sentence_vectors = vecs.astype(np.float32)
+            specs_list = list(specs)
+            self._sentence_qvec_index = specs_list.index(self.sentence_spec) if self.sentence_spec in specs_list else None
+            self._sentence_embedder = None if self._sentence_qvec_index is not None else get_embedder(self.sentence_spec)
 
     # -- scoring ---------------------------------------------------------
     def query_vectors(self, query: str) -> list[np.ndarray]:
         return [e.embed_queries([query])[0] for e in self.embedders]
+
+    def sentence_similarities(self, query: str, qvecs: list[np.ndarray], chunk: int) -> np.ndarray | None:
+        """Cosine of the query with each sentence of chunk number ``chunk`` (None without vectors)."""
+        if self.sentence_vectors is None:
+            return None
+        if self._sentence_qvec_index is not None:
+            q = qvecs[self._sentence_qvec_index]
+        else:
+            q = self._sentence_embedder.embed_queries([query])[0]
+        a, b = self.sentence_base[chunk], self.sentence_base[chunk + 1]
+        return self.sentence_vectors[a:b] @ q
 
     def scored_candidates(self, query: str, sources: list[str] | None = None,
                           qvecs: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, dict]:

@@ -1,0 +1,65 @@
+"""Decide whether the documents answer a question: a calibrated abstention model.
+
+The decision is a logistic model over retrieval evidence, fitted by
+``bench/calibrate.py`` on question sets rather than set by hand: each question
+set is answerable against its own corpus and out of scope against the other
+(DRCD questions against the seeds, seed questions against DRCD), plus the
+out-of-scope questions of the dev set. The fitted weights ship in
+``qa/calibration.json`` together with the embedders they were fitted for; a
+store built with other embedders falls back to the lexical features alone.
+
+Features (all computed by the normal pipeline, nothing hand-picked):
+``coverage`` (idf-weighted share of the question's terms found in the best
+passage), ``sentence_coverage`` (the same for the best sentence), ``dense_i``
+(cosine of the best passage for each embedder), ``cjk`` (the question is
+written in Chinese) and ``cjk_coverage`` (their product: coverage means more
+for Chinese questions, which share the documents' script).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+import re
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+# Used only when no fitted calibration matches the store's embedders.
+_LEXICAL_FALLBACK = {"features": ["coverage", "sentence_coverage"], "weights": [6.0, 2.0],
+                     "bias": -2.5, "threshold": 0.5}
+
+
+def features(question: str, coverage: float, sentence_coverage: float, dense: list[float]) -> dict[str, float]:
+    cjk = 1.0 if _CJK.search(question) else 0.0
+    f = {"coverage": coverage, "sentence_coverage": sentence_coverage, "cjk": cjk, "cjk_coverage": cjk * coverage}
+    for i, d in enumerate(dense):
+        f[f"dense_{i}"] = float(d)
+    return f
+
+
+@functools.lru_cache(maxsize=8)
+def _load(embedders: tuple[str, ...]) -> dict:
+    try:
+        data = json.loads(CALIBRATION_PATH.read_text("utf-8"))
+    except (OSError, ValueError) as e:
+        log.warning("no usable calibration at %s (%s); using the lexical fallback", CALIBRATION_PATH, e)
+        return _LEXICAL_FALLBACK
+    for model in data.get("models", []):
+        if tuple(model.get("embedders", ())) == embedders:
+            return model
+    log.warning("no calibration fitted for embedders %s; using the lexical fallback", list(embedders))
+    return _LEXICAL_FALLBACK
+
+
+def confidence(feats: dict[str, float], embedders: tuple[str, ...]) -> tuple[float, float]:
+    """(probability that the documents answer, threshold) for these features."""
+    model = _load(embedders)
+    z = model["bias"] + sum(w * feats.get(name, 0.0) for name, w in zip(model["features"], model["weights"]))
+    p = 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+    return p, float(model["threshold"])

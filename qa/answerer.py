@@ -1,0 +1,133 @@
+"""Answer a question with exact quotes: guard, retrieve, extract, abstain.
+
+1. A question that seeks sexual material of minors, or how to make, find or
+   alter it, is refused (``qa.guard``); the user is shown the passages on the
+   law and on reporting and takedown instead, found by retrieval so they come
+   from whatever documents are indexed.
+2. Otherwise the top passages are retrieved and their sentences scored
+   (``qa.extract``); the best sentences become quotes, each an exact slice of
+   its document.
+3. A calibrated model (``qa.abstain``) decides whether the evidence answers
+   the question at all; if not, the status is ``not_found``, no quote is given
+   as an answer, and the closest passages are returned for the user to judge.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.lexical import tokens
+from qa import guard
+from qa.abstain import confidence, features
+from qa.extract import ExtractSettings, score_sentences
+from qa.records import Answer, Passage, Quote
+from qa.retriever import Index, check_question, open_index
+
+log = logging.getLogger(__name__)
+
+# What the refusal shows: retrieval queries for the passages on the law and on
+# reporting and takedown. They are queries, not text shown to anyone.
+SAFETY_QUERIES = (
+    "被害人 影像 下架 移除 檢舉 通報 Take It Down iWIN 合作機制",
+    "刑法 處罰 兒童及少年性剝削防制條例 兒少性剝削製品 法律 規定",
+)
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    passages: int = 5  # passages looked at
+    quotes: int = 3  # quotes returned when answered
+    extract: ExtractSettings = ExtractSettings()
+
+
+def _coverage(index: Index, question: str, text: str) -> float:
+    q = set(tokens(question))
+    idf = index.bm25.idf_of(list(q))
+    total = sum(idf.values())
+    if total <= 0:
+        return 0.0
+    t = set(tokens(text))
+    return sum(w for tok, w in idf.items() if tok in t) / total
+
+
+def safety_passages(index: Index, k: int = 4) -> list[Passage]:
+    """The passages on the law and on reporting and takedown, best first, no duplicates."""
+    per = max(1, k // len(SAFETY_QUERIES))
+    seen: set[str] = set()
+    out: list[Passage] = []
+    for q in SAFETY_QUERIES:
+        fresh = [p for p in index.search(q, per + 3) if p.chunk_id not in seen and p.kind != "list"][:per]
+        seen.update(p.chunk_id for p in fresh)
+        out.extend(fresh)
+    return out[:k]
+
+
+def answer_with(index: Index, question: str, settings: AnswerSettings = AnswerSettings(),
+                sources: list[str] | None = None) -> Answer:
+    """``answer`` on an opened Index (see ``answer``)."""
+    q = check_question(question)
+    verdict = guard.check(q)
+    if verdict.refused:
+        log.info("refused a question (%s)", verdict.reason)
+        return Answer(question=question, status="refused", quotes=[], passages=safety_passages(index))
+
+    qvecs = index.query_vectors(q)
+    cand, fused, signals = index.scored_candidates(q, sources, qvecs=qvecs)
+    if len(cand) == 0:
+        return Answer(question=question, status="not_found")
+    order = np.argsort(-fused, kind="stable")[: settings.passages]
+    passages = [index.passage(int(cand[j]), float(fused[j])) for j in order]
+    rows = [index.chunks[int(cand[j])] for j in order]
+    scored = score_sentences(
+        q, [(r.source, float(fused[j]), r.sentences, index.sentence_similarities(q, qvecs, int(cand[j])))
+            for r, j in zip(rows, order)],
+        lambda s: index.docs[s].text, index.bm25.idf_of, settings.extract,
+    )
+    top = int(order[0])
+    dense = [float(signals[f"dense{i}"][top]) for i in range(len(index.dense))]
+    feats = features(q, _coverage(index, q, rows[0].text), scored[0].coverage if scored else 0.0, dense)
+    p, threshold = confidence(feats, tuple(e.name for e in index.embedders))
+    if p < threshold or not scored:
+        return Answer(question=question, status="not_found", passages=passages, confidence=p)
+
+    by_key = {(ps.source, ps.start, ps.end): ps for ps in passages}
+    quotes: list[Quote] = []
+    for c in scored[: settings.quotes]:
+        row = rows[c.passage_rank]
+        psg = by_key[(row.source, row.start, row.end)]
+        text = index.docs[c.source].text[c.start:c.end]
+        quotes.append(Quote(text=text, passage=psg, start=c.start, end=c.end, score=float(c.score)))
+    return Answer(question=question, status="answered", quotes=quotes, passages=passages, confidence=p)
+
+
+def answer(question: str, *, store: str | Path | None = None, sources: list[str] | None = None,
+           settings: AnswerSettings = AnswerSettings()) -> Answer:
+    """Answer ``question`` with exact quotes from the indexed documents.
+
+    Args:
+        question: in Chinese (Traditional or Simplified) or English.
+        store: the store folder (default ``$VERBATIM_STORE`` or ``.verbatim/store``).
+        sources: restrict to these documents.
+        settings: how many passages to read and quotes to return.
+
+    Returns:
+        An Answer whose status is ``answered`` (quotes, best first),
+        ``not_found`` (no quote; the closest passages) or ``refused`` (no
+        quote; the passages on the law and on reporting and takedown).
+
+    Raises:
+        InvalidQuestion: empty, too long or not text.
+        IndexNotFound, IndexCorrupt, IndexMismatch: the store cannot be used.
+    """
+    return answer_with(open_index(store), question, settings, sources)
+
+
+def timed_answer(index: Index, question: str, settings: AnswerSettings = AnswerSettings()) -> tuple[Answer, float]:
+    t = time.perf_counter()
+    a = answer_with(index, question, settings)
+    return a, (time.perf_counter() - t) * 1000.0

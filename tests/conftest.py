@@ -1,0 +1,55 @@
+"""Shared fixtures: no network, seed paths, stores built once per session."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+DEV = ROOT / "tests" / "eval" / "dev.jsonl"
+FAKE = ("hash:64",)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any connection to a host other than this machine fails the test."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1", "")
+                                          or self.family == socket.AF_UNIX):
+            raise RuntimeError(f"network access to {address!r} during tests")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def fake_store(tmp_path_factory) -> Path:
+    """The seeds indexed with the model-free hash embedder (fast)."""
+    from index.store import IndexSettings, build
+
+    store = tmp_path_factory.mktemp("fake") / "store"
+    build([SEEDS], store, IndexSettings(embedders=FAKE, sentence_embedder=None))
+    return store
+
+
+@pytest.fixture(scope="session")
+def seed_store(tmp_path_factory) -> Path:
+    """The seeds indexed with the real bundled models (about a minute)."""
+    from index.store import IndexSettings, build
+
+    store = tmp_path_factory.mktemp("real") / "store"
+    build([SEEDS], store, IndexSettings())
+    return store
+
+
+@pytest.fixture(scope="session")
+def seed_index(seed_store):
+    from qa.retriever import open_index
+
+    return open_index(seed_store)
