@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 # Bump when the canonical text of any input could change: stores built with
 # another version are rebuilt, never mixed.
-CLEANER_VERSION = 1
+CLEANER_VERSION = 2
 
 _CJK_RE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 _TERMINAL = "。！？!?；;：:"
@@ -45,6 +45,7 @@ _HEADING_PATTERNS = (
 # Markdown lines that start a new unit even without a blank line before them.
 _MARKUP_START_RE = re.compile(r"^(\*\*|__|\||>|```)")
 _LIST_RE = re.compile(r"^([-*+•]\s+|\d{1,2}[.)．]\s*\S|[（(]\d{1,2}[）)]\s*\S)")
+_URL_RE = re.compile(r"<?https?://\S+>?|\]\([^)]*\)")
 _FOOTNOTE_START_RE = re.compile(r"^(\d{1,3})\s+\S")
 _SEPARATOR_MIN_SPACES = 10  # a footnote rule: a line of nothing but many spaces
 _MAX_HEADING_CHARS = 60
@@ -55,7 +56,8 @@ class Block:
     """A paragraph-level unit of the canonical text.
 
     ``kind`` is ``heading``, ``para``, ``list`` (a list item with no sentence in
-    it, typical of navigation menus) or ``footnote``. ``section`` is the heading
+    it, typical of navigation menus), ``reference`` (a citation or link line:
+    little besides URLs), ``meta`` (a front-matter line) or ``footnote``. ``section`` is the heading
     path in force (tuple of heading texts); a heading's own path includes it.
     """
 
@@ -252,6 +254,9 @@ def clean(pages: list[str], front_matter: str = "") -> CleanDoc:
         text = "".join(ln.text for ln in par).strip()
         if _LIST_RE.match(text) and not re.search(r"[。！？!?]", text):
             return "list"
+        # a citation or link line: little text besides its URLs
+        if _URL_RE.search(text) and len(_URL_RE.sub("", text)) < 200:
+            return "reference"
         return "para"
 
     par: list[_Line] = []

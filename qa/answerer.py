@@ -67,19 +67,23 @@ def safety_passages(index: Index, k: int = 4) -> list[Passage]:
     return out[:k]
 
 
-def answer_with(index: Index, question: str, settings: AnswerSettings = AnswerSettings(),
-                sources: list[str] | None = None) -> Answer:
-    """``answer`` on an opened Index (see ``answer``)."""
-    q = check_question(question)
-    verdict = guard.check(q)
-    if verdict.refused:
-        log.info("refused a question (%s)", verdict.reason)
-        return Answer(question=question, status="refused", quotes=[], passages=safety_passages(index))
+@dataclass
+class Evidence:
+    """What retrieval and sentence scoring found for a question (before the decision)."""
 
+    passages: list[Passage]
+    rows: list  # the passages' ChunkRows
+    scored: list  # scored sentence candidates, best first
+    features: dict[str, float]
+
+
+def gather_evidence(index: Index, q: str, settings: AnswerSettings = AnswerSettings(),
+                    sources: list[str] | None = None) -> Evidence | None:
+    """Retrieve, score sentences and compute the abstention features; None if nothing matched."""
     qvecs = index.query_vectors(q)
     cand, fused, signals = index.scored_candidates(q, sources, qvecs=qvecs)
     if len(cand) == 0:
-        return Answer(question=question, status="not_found")
+        return None
     order = np.argsort(-fused, kind="stable")[: settings.passages]
     passages = [index.passage(int(cand[j]), float(fused[j])) for j in order]
     rows = [index.chunks[int(cand[j])] for j in order]
@@ -91,18 +95,33 @@ def answer_with(index: Index, question: str, settings: AnswerSettings = AnswerSe
     top = int(order[0])
     dense = [float(signals[f"dense{i}"][top]) for i in range(len(index.dense))]
     feats = features(q, _coverage(index, q, rows[0].text), scored[0].coverage if scored else 0.0, dense)
-    p, threshold = confidence(feats, tuple(e.name for e in index.embedders))
-    if p < threshold or not scored:
-        return Answer(question=question, status="not_found", passages=passages, confidence=p)
+    return Evidence(passages, rows, scored, feats)
 
-    by_key = {(ps.source, ps.start, ps.end): ps for ps in passages}
+
+def answer_with(index: Index, question: str, settings: AnswerSettings = AnswerSettings(),
+                sources: list[str] | None = None) -> Answer:
+    """``answer`` on an opened Index (see ``answer``)."""
+    q = check_question(question)
+    verdict = guard.check(q)
+    if verdict.refused:
+        log.info("refused a question (%s)", verdict.reason)
+        return Answer(question=question, status="refused", quotes=[], passages=safety_passages(index))
+
+    ev = gather_evidence(index, q, settings, sources)
+    if ev is None:
+        return Answer(question=question, status="not_found")
+    p, threshold = confidence(ev.features, tuple(e.name for e in index.embedders))
+    if p < threshold or not ev.scored:
+        return Answer(question=question, status="not_found", passages=ev.passages, confidence=p)
+
+    by_key = {(ps.source, ps.start, ps.end): ps for ps in ev.passages}
     quotes: list[Quote] = []
-    for c in scored[: settings.quotes]:
-        row = rows[c.passage_rank]
+    for c in ev.scored[: settings.quotes]:
+        row = ev.rows[c.passage_rank]
         psg = by_key[(row.source, row.start, row.end)]
         text = index.docs[c.source].text[c.start:c.end]
         quotes.append(Quote(text=text, passage=psg, start=c.start, end=c.end, score=float(c.score)))
-    return Answer(question=question, status="answered", quotes=quotes, passages=passages, confidence=p)
+    return Answer(question=question, status="answered", quotes=quotes, passages=ev.passages, confidence=p)
 
 
 def answer(question: str, *, store: str | Path | None = None, sources: list[str] | None = None,
@@ -125,9 +144,3 @@ def answer(question: str, *, store: str | Path | None = None, sources: list[str]
         IndexNotFound, IndexCorrupt, IndexMismatch: the store cannot be used.
     """
     return answer_with(open_index(store), question, settings, sources)
-
-
-def timed_answer(index: Index, question: str, settings: AnswerSettings = AnswerSettings()) -> tuple[Answer, float]:
-    t = time.perf_counter()
-    a = answer_with(index, question, settings)
-    return a, (time.perf_counter() - t) * 1000.0

