@@ -126,7 +126,8 @@ class SentenceTransformerEmbedder:
         except Exception as e:  # noqa: BLE001 - any load failure means the same to the user
             raise EmbedderUnavailable(f"cannot load sentence-transformers model {model!r} offline: {e}") from e
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         self.name = f"st/{model}|q={query_prefix}|p={passage_prefix}"
         self._lock = threading.Lock()
 

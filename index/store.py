@@ -341,13 +341,15 @@ def build(
                 log.warning("skipping %s: %s", source, e)
                 report.skipped.append((source, str(e)))
                 continue
-            title = document_title(raw.meta, cd.text, cd.blocks, Path(source).stem)
+            title = document_title(raw.meta, cd.text, cd.blocks, "")
+            # a file name is shown when there is no title, but never indexed
+            shown_title = title or Path(source).stem
             doc_chunks = chunk_document(
                 source, cd, line_of=line_locator(raw.pages, raw.body_line, raw.front_matter),
                 paged=raw.encoding == "pdf",
                 target_chars=settings.target_chars, max_chars=settings.max_chars,
             )
-            docs.append(DocRecord(source, title, cd.text, raw.meta, raw.sha256, raw.encoding, len(doc_chunks)))
+            docs.append(DocRecord(source, shown_title, cd.text, raw.meta, raw.sha256, raw.encoding, len(doc_chunks)))
             chunks.extend((c, index_text(title, c)) for c in doc_chunks)
         if progress:
             progress("read", len(files), len(files))

@@ -24,7 +24,7 @@ import numpy as np
 from index.lexical import tokens
 from qa import guard
 from qa.abstain import confidence, features
-from qa.extract import ExtractSettings, score_sentences
+from qa.extract import ExtractSettings, assemble, score_sentences
 from qa.records import Answer, Passage, Quote
 from qa.retriever import Index, check_question, open_index
 
@@ -114,13 +114,12 @@ def answer_with(index: Index, question: str, settings: AnswerSettings = AnswerSe
     if p < threshold or not ev.scored:
         return Answer(question=question, status="not_found", passages=ev.passages, confidence=p)
 
-    by_key = {(ps.source, ps.start, ps.end): ps for ps in ev.passages}
     quotes: list[Quote] = []
-    for c in ev.scored[: settings.quotes]:
-        row = ev.rows[c.passage_rank]
-        psg = by_key[(row.source, row.start, row.end)]
-        text = index.docs[c.source].text[c.start:c.end]
-        quotes.append(Quote(text=text, passage=psg, start=c.start, end=c.end, score=float(c.score)))
+    for span in assemble(ev.scored, lambda r: ev.rows[r].sentences, settings.quotes,
+                         settings.extract.merge_margin):
+        text = index.docs[span.source].text[span.start:span.end]
+        quotes.append(Quote(text=text, passage=ev.passages[span.passage_rank], start=span.start,
+                            end=span.end, score=float(span.score)))
     return Answer(question=question, status="answered", quotes=quotes, passages=ev.passages, confidence=p)
 
 

@@ -13,8 +13,11 @@ A sentence scores by:
 - the cosine between the question and the sentence (USE vectors made at
   indexing time), which carries English questions over Chinese text.
 
-The best sentence is the answer; a neighbour is added only when the best
-sentence is too short to stand alone (a heading-like fragment).
+The best sentence is the answer. When the runner-up is its neighbour and
+scores within ``merge_margin`` of it, the two are quoted together as one
+contiguous span: the evidence cannot tell which of the two carries the
+answer, and on DRCD this raised answer@1 from 0.833 to 0.856 for quotes 11%
+longer on average (``bench/drcd.py``).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class ExtractSettings:
     passage_weight_other: float = 0.3
     dense_weight_other: float = 1.0
     min_chars: int = 8
+    merge_margin: float = 0.3
 
 
 def answer_type(question: str) -> str | None:
@@ -129,4 +133,47 @@ def score_sentences(question: str, passages: list[tuple[str, float, list[tuple[i
                 score -= 0.5
             out.append(Candidate(source, a, b, rank, score, cov))
     out.sort(key=lambda c: -c.score)
+    return out
+
+
+@dataclass(frozen=True)
+class Span:
+    """A quote to be: document offsets, its passage's rank and its score."""
+
+    source: str
+    start: int
+    end: int
+    passage_rank: int
+    score: float
+
+
+def assemble(scored: list[Candidate], sentences_of, n: int, margin: float) -> list[Span]:
+    """Turn scored sentences into up to ``n`` non-overlapping quotes, best first.
+
+    Args:
+        scored: candidates, best first.
+        sentences_of: function passage rank -> that passage's sentence spans.
+        n: how many quotes.
+        margin: merge the best sentence with an adjacent runner-up scoring
+            within this margin.
+    """
+    if not scored:
+        return []
+    best = scored[0]
+    start, end = best.start, best.end
+    if len(scored) > 1:
+        second = scored[1]
+        if second.source == best.source and second.score >= best.score - margin:
+            spans = list(sentences_of(best.passage_rank))
+            if (second.start, second.end) in spans and (best.start, best.end) in spans:
+                i, j = spans.index((best.start, best.end)), spans.index((second.start, second.end))
+                if abs(i - j) == 1:
+                    start, end = min(start, second.start), max(end, second.end)
+    out = [Span(best.source, start, end, best.passage_rank, best.score)]
+    for c in scored[1:]:
+        if len(out) >= n:
+            break
+        if any(c.source == o.source and c.start < o.end and o.start < c.end for o in out):
+            continue
+        out.append(Span(c.source, c.start, c.end, c.passage_rank, c.score))
     return out

