@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from index.clean import Block, CleanDoc
 
 # Bump when chunk boundaries of any input could change.
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 
 DEFAULT_TARGET_CHARS = 160
 DEFAULT_MAX_CHARS = 320
@@ -74,6 +74,11 @@ def _split_long(text: str, a: int, b: int, max_chars: int) -> list[tuple[int, in
     return [p for p in pieces if p[1] > p[0]]
 
 
+def _open_parens(text: str, a: int, b: int) -> int:
+    seg = text[a:b]
+    return seg.count("（") + seg.count("(") - seg.count("）") - seg.count(")")
+
+
 def split_sentences(text: str, start: int, end: int, max_chars: int = DEFAULT_MAX_CHARS) -> list[tuple[int, int]]:
     """Sentence spans (document offsets, trimmed of white space) in ``text[start:end]``.
 
@@ -86,6 +91,9 @@ def split_sentences(text: str, start: int, end: int, max_chars: int = DEFAULT_MA
         line_end = pos + len(line)
         a = pos
         for m in _SENT_END_RE.finditer(text, pos, line_end):
+            # a semicolon inside parentheses separates citations, not sentences
+            if m.group(0)[0] in "；;" and _open_parens(text, a, m.start()) > 0:
+                continue
             spans.extend(_split_long(text, *_trim(text, a, m.end()), max_chars))
             a = m.end()
         if a < line_end:

@@ -102,6 +102,8 @@ def check_question(question: object) -> str:
         raise InvalidQuestion("the question is empty: type a question about the documents")
     if len(q) > MAX_QUESTION_CHARS:
         raise InvalidQuestion(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    if not any(ch.isalnum() for ch in q):
+        raise InvalidQuestion("the question has no words in it: ask in words, e.g. 誰可以協助下架？")
     return q
 
 
@@ -151,11 +153,10 @@ class Index:
         if self.bm25.n_docs != len(self.chunks):
             raise IndexCorrupt(f"BM25 index of {self.store_dir} does not match its chunks: rebuild")
         self.settings = settings
-        self._by_source: dict[str, np.ndarray] = {}
+        by_source: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
-            self._by_source.setdefault(c.source, [])  # type: ignore[arg-type]
-            self._by_source[c.source].append(i)  # type: ignore[union-attr]
-        self._by_source = {s: np.array(v, dtype=np.int64) for s, v in self._by_source.items()}
+            by_source.setdefault(c.source, []).append(i)
+        self._by_source = {s: np.array(v, dtype=np.int64) for s, v in by_source.items()}
         self._boilerplate = np.array([c.kind in ("list", "reference") for c in self.chunks], dtype=bool)
         # Chunks written mostly in Latin script (an English abstract, citations).
         # Multilingual embedders score same-language pairs higher, so for a
@@ -170,7 +171,7 @@ class Index:
             vecs = np.load(verify_file(self.version_dir, m, "sentences.npy"), allow_pickle=False)
             if len(vecs) != self.sentence_base[-1]:
                 raise IndexCorrupt(f"sentence vectors of {self.store_dir} do not match its chunks: rebuild")
-            self.sentence_vectors = vecs.astype(np.float32)
+            self.sentence_vectors = vecs  # float16; a chunk's rows are widened when used
             specs_list = list(specs)
             self._sentence_qvec_index = specs_list.index(self.sentence_spec) if self.sentence_spec in specs_list else None
             self._sentence_embedder = None if self._sentence_qvec_index is not None else get_embedder(self.sentence_spec)
@@ -188,7 +189,7 @@ class Index:
         else:
             q = self._sentence_embedder.embed_queries([query])[0]
         a, b = self.sentence_base[chunk], self.sentence_base[chunk + 1]
-        return self.sentence_vectors[a:b] @ q
+        return self.sentence_vectors[a:b].astype(np.float32) @ q
 
     def scored_candidates(self, query: str, sources: list[str] | None = None,
                           qvecs: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, dict]:

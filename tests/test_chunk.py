@@ -48,6 +48,12 @@ def test_sentences_end_at_chinese_and_english_terminators():
                                              "Version 3.5 stays.", "最後"]
 
 
+def test_semicolons_inside_parentheses_do_not_end_a_sentence():
+    text = "回應了威脅（林東茂，2024；張麗卿，2024）。甲；乙。"
+    assert [text[a:b] for a, b in split_sentences(text, 0, len(text))] == [
+        "回應了威脅（林東茂，2024；張麗卿，2024）。", "甲；", "乙。"]
+
+
 def test_long_sentences_are_cut_at_commas():
     text = "，".join(["這是一個很長的子句"] * 100) + "。"
     spans = split_sentences(text, 0, len(text), max_chars=120)
