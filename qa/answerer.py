@@ -26,7 +26,7 @@ from qa import guard
 from qa.abstain import confidence, features
 from qa.extract import ExtractSettings, assemble, score_sentences
 from qa.records import Answer, Passage, Quote
-from qa.retriever import Index, check_question, open_index
+from qa.retriever import BOILERPLATE, Index, check_question, open_index
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,11 @@ def gather_evidence(index: Index, q: str, settings: AnswerSettings = AnswerSetti
     order = np.argsort(-fused, kind="stable")[: settings.passages]
     passages = [index.passage(int(cand[j]), float(fused[j])) for j in order]
     rows = [index.chunks[int(cand[j])] for j in order]
+    # navigation lists and citation lines may be shown as passages, never quoted as the answer
     scored = score_sentences(
-        q, [(r.source, float(fused[j]), r.sentences, index.sentence_similarities(q, qvecs, int(cand[j])))
+        q, [(r.source, float(fused[j]),
+             r.sentences if r.kind not in BOILERPLATE else [],
+             index.sentence_similarities(q, qvecs, int(cand[j])))
             for r, j in zip(rows, order)],
         lambda s: index.docs[s].text, index.bm25.idf_of, settings.extract,
     )

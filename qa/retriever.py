@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 DEFAULT_STORE = Path(os.environ.get("VERBATIM_STORE", ".verbatim/store"))
 MAX_QUESTION_CHARS = 2000
+BOILERPLATE = ("list", "reference")  # chunk kinds that never outrank prose nor become quotes
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ class Index:
         for i, c in enumerate(self.chunks):
             by_source.setdefault(c.source, []).append(i)
         self._by_source = {s: np.array(v, dtype=np.int64) for s, v in by_source.items()}
-        self._boilerplate = np.array([c.kind in ("list", "reference") for c in self.chunks], dtype=bool)
+        self._boilerplate = np.array([c.kind in BOILERPLATE for c in self.chunks], dtype=bool)
         # Chunks written mostly in Latin script (an English abstract, citations).
         # Multilingual embedders score same-language pairs higher, so for a
         # question in another script than the chunk, dense scores are
