@@ -41,7 +41,7 @@ ask: index
 
 ## Install what the tests need (Python packages; Chromium for browser tests) and run them.
 test: $(VENV)/.test
-	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+	@dpkg -s chromium chromium-driver fonts-noto-cjk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null) || \
 		echo "note: could not install chromium; browser tests will be skipped"
 	$(BIN)/python -m pytest -q

@@ -483,6 +483,11 @@ _ACQUIRE_NOUN = _c(_any(
         r"collection", r"archive", r"free", r"for\s+sale", r"buy", r"sell", r"trading"),
     _zh("下载", "网址", "连结", "链接", "种子", "资源", "群组", "载点", "免费", "出售", "贩售", "交易", "买", "卖"),
 ))
+# Keyword-style shopping for a tool: "脫衣APP推薦", "nudify apps for kids photos".
+_TOOL_SHOPPING = _c(_any(
+    _en(r"apps?", r"tools?", r"sites?", r"websites?", r"bots?", r"software", r"recommend\w*", r"best", r"top"),
+    _zh("app", "软件", "软体", "网站", "工具", "程式", "程序", "推荐", "哪个好", "好用"),
+))
 _QUESTION = _c(_any(_en(r"how", r"what", r"why", r"when", r"who", r"whom", r"whose", r"is", r"are", r"was",
                         r"were", r"does", r"do", r"did", r"has", r"have", r"had", r"can", r"should"),
                     r"[?？吗呢]", _zh("什么", "怎", "如何", "为什么", "为何", "多少", "几", "是否")))
@@ -676,9 +681,17 @@ def _clause_seeks(clause: str) -> bool:
 def _sentence_seeks(sentence: str) -> bool:
     if any(_clause_seeks(c) for c in _CLAUSE_SPLIT.split(sentence) if c.strip()):
         return True
-    # Keyword-style query: "child porn download links", "兒童色情 下載".
-    return bool(_STRONG_RE.search(sentence) and _ACQUIRE_NOUN.search(sentence)
-                and not _QUESTION.search(sentence))
+    # Keyword-style query: "child porn download links", "兒童色情 下載", or
+    # shopping for a sexual-edit tool: "脫衣APP推薦", "nudify apps for kids photos".
+    if _QUESTION.search(sentence):
+        return False
+    if _STRONG_RE.search(sentence) and _ACQUIRE_NOUN.search(sentence):
+        return True
+    # only short, search-box style text: a sentence with a verb of its own
+    # ("make a poster warning students about nudify apps") is not shopping
+    short = len(sentence.split()) <= 6 and len(sentence) <= 40
+    return bool(short and _EDIT_RE.search(sentence)
+                and (_TOOL_SHOPPING.search(sentence) or _ACQUIRE_NOUN.search(sentence)))
 
 
 def _names(cased: str) -> list[str]:
