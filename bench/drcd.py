@@ -90,7 +90,7 @@ def run(data: Path, limit: int | None = None, fresh: bool = False, progress=None
         if progress:
             progress("questions", n, len(questions))
         t = time.perf_counter()
-        cand, fused, _ = index.scored_candidates(q)
+        cand, fused, _ = index.scored_candidates(q, qvecs=index.query_vectors(q))
         docs: list[str] = []
         for j in np.argsort(-fused, kind="stable"):
             s = index.chunks[int(cand[j])].source

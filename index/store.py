@@ -251,6 +251,8 @@ def _old_sentence_vectors(store_dir: Path, spec: str | None) -> dict[str, np.nda
     if not spec:
         return {}
     try:
+        if current_version(store_dir) is None:
+            return {}
         vdir, manifest = read_manifest(store_dir)
         if manifest.get("settings", {}).get("sentence_embedder") != spec or "sentences.npy" not in manifest.get("checksums", {}):
             return {}
@@ -413,7 +415,9 @@ def build(
 
         if progress:
             progress("write", 0, 1)
-        previous = current_version(store_dir) if (store_dir / "CURRENT").exists() else None
+        previous = None
+        with contextlib.suppress(IndexCorrupt):  # a damaged pointer must not block the rebuild
+            previous = current_version(store_dir)
         vdir = store_dir / f"v-{time.time_ns()}"
         vdir.mkdir(parents=True)
         try:

@@ -72,7 +72,7 @@ def cmd_index(args) -> int:
 
 
 def _passage_text(p, i: int) -> str:
-    where = " › ".join(x for x in (p.section,) if x)
+    where = p.section
     loc = f"p. {p.page}" if p.page else (f"line {p.line}" if p.line else "")
     head = f"[{i}] {p.title} — {p.source}" + (f", {loc}" if loc else "") + (f"\n    {where}" if where else "")
     return f"{head}\n    「{p.text}」"

@@ -154,6 +154,8 @@ class Index:
         if self.bm25.n_docs != len(self.chunks):
             raise IndexCorrupt(f"BM25 index of {self.store_dir} does not match its chunks: rebuild")
         self.settings = settings
+        self._qcache: dict[str, list[np.ndarray]] = {}
+        self._qcache_lock = threading.Lock()
         by_source: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
             by_source.setdefault(c.source, []).append(i)
@@ -179,7 +181,18 @@ class Index:
 
     # -- scoring ---------------------------------------------------------
     def query_vectors(self, query: str) -> list[np.ndarray]:
-        return [e.embed_queries([query])[0] for e in self.embedders]
+        """One vector per embedder; the last few are cached (the UI and the
+        benchmarks ask ``search`` and ``answer`` for the same text)."""
+        with self._qcache_lock:
+            hit = self._qcache.get(query)
+        if hit is not None:
+            return hit
+        vecs = [e.embed_queries([query])[0] for e in self.embedders]
+        with self._qcache_lock:
+            self._qcache[query] = vecs
+            while len(self._qcache) > 256:
+                self._qcache.pop(next(iter(self._qcache)))
+        return vecs
 
     def sentence_similarities(self, query: str, qvecs: list[np.ndarray], chunk: int) -> np.ndarray | None:
         """Cosine of the query with each sentence of chunk number ``chunk`` (None without vectors)."""

@@ -168,3 +168,12 @@ def test_manifest_records_what_the_store_was_built_with(corpus, tmp_path):
         assert manifest["checksums"][name]["size"] == (vdir / name).stat().st_size
     for line in (vdir / "chunks.jsonl").read_text("utf-8").splitlines():
         json.loads(line)  # JSON lines, never pickle
+
+
+def test_a_damaged_pointer_does_not_block_a_rebuild(corpus, tmp_path):
+    build([corpus], tmp_path / "s", FAST)
+    (tmp_path / "s" / "CURRENT").write_text("garbage", "utf-8")
+    with pytest.raises(IndexCorrupt):
+        Index(tmp_path / "s")
+    assert build([corpus], tmp_path / "s", FAST).documents == 3
+    assert len(Index(tmp_path / "s").chunks) > 100
