@@ -56,7 +56,17 @@ def _coverage(index: Index, question: str, text: str) -> float:
 
 
 def safety_passages(index: Index, k: int = 4) -> list[Passage]:
-    """The passages on the law and on reporting and takedown, best first, no duplicates."""
+    """The passages on the law and on reporting and takedown, best first, no duplicates.
+
+    They depend only on the store, so they are found once per opened store.
+    """
+    cache = index.__dict__.setdefault("_safety_passages", {})
+    if k not in cache:
+        cache[k] = _find_safety_passages(index, k)
+    return list(cache[k])
+
+
+def _find_safety_passages(index: Index, k: int) -> list[Passage]:
     per = max(1, k // len(SAFETY_QUERIES))
     seen: set[str] = set()
     out: list[Passage] = []
