@@ -131,7 +131,7 @@ def percentile(xs: list[float], p: float) -> float | None:
 
 
 def run_level(base: str, clients: int, seconds: float, max_requests: int, timeout: float,
-              qs: list[str], pid: int | None) -> dict:
+              qs: list[str], pid: int | None, fresh: bool = False) -> dict:
     lock = threading.Lock()
     latencies: list[float] = []
     errors: Counter = Counter()
@@ -150,6 +150,8 @@ def run_level(base: str, clients: int, seconds: float, max_requests: int, timeou
                     return
                 sent += 1
                 q = next(cycle)
+                if fresh:  # a distinct question each time: no cached query vectors
+                    q = f"{q} {sent}"
             start = time.perf_counter()
             status, err = call_answer(base, q, timeout)
             ms = (time.perf_counter() - start) * 1000
@@ -208,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-requests", type=int, default=2000, help="cap on requests per level (default 2000)")
     p.add_argument("--timeout", type=float, default=120.0, help="per-request timeout in seconds (default 120)")
     p.add_argument("--queue-max", type=int, default=64, help="the started app's queue size (default 64)")
+    p.add_argument("--fresh", action="store_true",
+                   help="make every question distinct (a number appended) so no query vector is reused")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     args = p.parse_args(argv)
     if any(n < 1 or n > 500 for n in args.levels) or args.seconds <= 0 or args.seconds > 600:
@@ -236,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         mem = rss_kb(pid)
         result["rss_after_warmup_mb"] = round(mem["rss_kb"] / 1024, 1) if mem["rss_kb"] else None
         for n in args.levels:
-            level = run_level(base, n, args.seconds, args.max_requests, args.timeout, qs, pid)
+            level = run_level(base, n, args.seconds, args.max_requests, args.timeout, qs, pid, args.fresh)
             result["levels"].append(level)
             if not args.json:
                 print(f"{n:>3} clients: {level['ok']:>5} ok, {level['errors']:>3} errors "
