@@ -125,7 +125,9 @@ def answer_with(index: Index, question: str, settings: AnswerSettings = AnswerSe
         return Answer(question=question, status="not_found")
     p, threshold = confidence(ev.features, tuple(e.name for e in index.embedders))
     if p < threshold or not ev.scored:
-        return Answer(question=question, status="not_found", passages=ev.passages, confidence=p)
+        # the closest passages, for a person to judge; menus and link lines help no one
+        closest = [ps for ps in ev.passages if ps.kind not in BOILERPLATE]
+        return Answer(question=question, status="not_found", passages=closest, confidence=p)
 
     quotes: list[Quote] = []
     for span in assemble(ev.scored, lambda r: ev.rows[r].sentences, settings.quotes,
