@@ -15,7 +15,9 @@ Layout of a store folder::
 
 A build writes a new version folder beside the current one, fsyncs it and then
 swaps ``CURRENT`` with an atomic rename, so a reader (or a crash) sees the old
-store or the new one, never a mix. Files are read only after their checksum
+store or the new one, never a mix. Every run that completes, even one that finds
+nothing changed, removes what killed runs left (unfinished version folders,
+pointers never swapped in). Files are read only after their checksum
 matches the manifest. A rebuild re-embeds only chunks whose indexed text is
 new: vectors of unchanged text are taken from the previous version.
 """
@@ -364,6 +366,9 @@ def build(
             with contextlib.suppress(IndexNotFound, IndexCorrupt):
                 _vdir, manifest = read_manifest(store_dir)
                 if manifest.get("settings") == fingerprint and manifest.get("state") == state:
+                    # A run killed after its swap left what it would have removed: remove it now
+                    # (keeping, as a finished build does, the version before the current one).
+                    _remove_old_versions(store_dir, keep={_vdir.name, str(manifest.get("previous") or "")})
                     report.unchanged = True
                     report.documents, report.chunks = len(docs), len(chunks)
                     report.seconds = time.monotonic() - t0
@@ -422,7 +427,7 @@ def build(
         vdir.mkdir(parents=True)
         try:
             _write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
-                           report)
+                           report, previous=previous[0].name if previous else None)
             manifest_bytes = (vdir / "manifest.json").read_bytes()
             tmp = store_dir / f"CURRENT.tmp-{os.getpid()}"
             _write(tmp, f"{vdir.name} {hashlib.sha256(manifest_bytes).hexdigest()}\n".encode())
@@ -443,7 +448,7 @@ def build(
 
 
 def _write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
-                   report) -> None:
+                   report, previous: str | None = None) -> None:
     import faiss
 
     def dumps(obj) -> str:
@@ -478,6 +483,7 @@ def _write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, m
         "files": {d.source: {"sha256": d.sha256, "chunks": d.n_chunks, "title": d.title} for d in docs},
         "skipped": [{"source": s, "reason": r} for s, r in report.skipped],
         "checksums": checksums,
+        "previous": previous,  # the version this one replaced, kept for readers still opening it
     }
     _write(vdir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
 
