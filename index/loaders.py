@@ -13,9 +13,10 @@ Two entry points:
   element per PDF page), its metadata and the hash of its bytes.
 
 Text files (``.txt``, ``.md``, ``.markdown``) are decoded as UTF-8 (with or
-without a byte-order mark), UTF-16/32 when a byte-order mark says so, and
-otherwise as Big5/CP950, which documents from Taiwan's agencies still use,
-before falling back to ``charset_normalizer``. Newlines become ``\\n``. A YAML
+without a byte-order mark), UTF-16/32 when a byte-order mark says so, UTF-16
+without one when its NUL bytes and whitespace give it away, and otherwise as
+Big5/CP950, which documents from Taiwan's agencies still use, before falling
+back to ``charset_normalizer``. Newlines become ``\\n``. A YAML
 front matter block (a first line ``---``, YAML, a line ``---``) is read as
 metadata whatever the suffix; when it is broken the whole file is kept as the
 body and the problem is recorded under ``meta["front_matter_error"]``.
@@ -75,6 +76,11 @@ _SUSPICIOUS_RE = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f\x7f-\x9f\ue000-\uf8ff\
 _MAX_SUSPICIOUS_SHARE = 0.01
 _NO_ENCODING = "not valid UTF-8 and no known encoding fits"
 
+_SYMLINK_LOOP = "symlink loop"
+# Share of UTF-16 code units made of two printable ASCII bytes above which the
+# "UTF-16" is really ASCII text with a stray NUL in it.
+_MAX_ASCII_PAIR_SHARE = 0.5
+
 _FRONT_MATTER_FENCE = "---"
 _MAX_META_NODES = 10_000  # YAML aliases can make a small front matter expand enormously
 
@@ -132,11 +138,28 @@ def _unsupported_reason(name: str) -> str:
     return f"unsupported file type {what} (supported: {', '.join(SUPPORTED_SUFFIXES)})"
 
 
+def _resolve(path: Path) -> Path:
+    """``path.resolve()``, raising OSError(ELOOP) on a symlink loop (Python < 3.13 raises RuntimeError)."""
+    try:
+        return path.resolve()
+    except RuntimeError as exc:
+        raise OSError(errno.ELOOP, _SYMLINK_LOOP, str(path)) from exc
+
+
+def _broken_link_reason(path: Path) -> str:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return _SYMLINK_LOOP
+    return "broken symlink"
+
+
 def _walk(root: Path, shown_root: str) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
     """Files under ``root`` (sorted, depth first) and what was skipped there."""
     files: list[tuple[Path, str]] = []
     skipped: list[tuple[str, str]] = []
-    real_root = root.resolve()
+    real_root = _resolve(root)
     outside = f"symlink points outside {shown_root}"
 
     def visit(folder: Path, rel: tuple[str, ...]) -> None:
@@ -154,7 +177,7 @@ def _walk(root: Path, shown_root: str) -> tuple[list[tuple[Path, str]], list[tup
             path = Path(entry.path)
             try:
                 if entry.is_symlink():
-                    target = path.resolve()
+                    target = _resolve(path)
                     if target.is_dir():
                         if not target.is_relative_to(real_root):
                             skipped.append((source, outside))
@@ -166,7 +189,7 @@ def _walk(root: Path, shown_root: str) -> tuple[list[tuple[Path, str]], list[tup
                     if not _supported(entry.name):
                         continue
                     if not target.exists():
-                        skipped.append((source, "broken symlink"))
+                        skipped.append((source, _broken_link_reason(path)))
                     elif not target.is_relative_to(real_root):
                         skipped.append((source, outside))
                     elif not target.is_file():
@@ -209,7 +232,8 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[
         ``skipped`` is a list of ``(source, reason)`` pairs: paths that do not
         exist (``"not found"``), files named explicitly whose type is not
         supported, symlinks inside a folder whose target lies outside it
-        (``"symlink points outside <folder>"``), unreadable folders.
+        (``"symlink points outside <folder>"``), broken symlinks and symlink
+        loops, unreadable folders. Each is also logged as a warning.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -221,7 +245,11 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[
         if not p.exists():  # also a symlink whose target is missing
             skipped.append((shown, "not found"))
         elif p.is_dir():
-            f, s = _walk(p, shown)
+            try:
+                f, s = _walk(p, shown)
+            except OSError as exc:  # the folder itself vanished or loops
+                skipped.append((shown, exc.strerror or str(exc)))
+                continue
             found.extend(f)
             skipped.extend(s)
         elif not _supported(p.name):
@@ -235,7 +263,10 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[
     by_source: dict[str, Path] = {}
     seen: set[Path] = set()
     for path, source in found:
-        real = path.resolve()
+        try:
+            real = _resolve(path)
+        except OSError:  # replaced by a looping symlink since it was listed: load() will say so
+            real = path
         if real in seen:
             log.debug("%s: already listed", source)
             continue
@@ -245,6 +276,8 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[
         seen.add(real)
         by_source[source] = path
         files.append((path, source))
+    for source, reason in skipped:
+        log.warning("skipping %s: %s", source, reason)
     return files, skipped
 
 
@@ -340,7 +373,10 @@ def _decode(data: bytes) -> tuple[str, str]:
                 raise UnreadableFile("contains NUL characters: a binary file?")
             return text, encoding
     if b"\x00" in data:
-        raise UnreadableFile("contains NUL bytes: a binary file?")
+        found = _utf16_without_bom(data)
+        if found is None:
+            raise UnreadableFile("contains NUL bytes: a binary file?")
+        return found
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -356,6 +392,33 @@ def _decode(data: bytes) -> tuple[str, str]:
     if guess is not None:
         return guess
     raise UnreadableFile(_NO_ENCODING)
+
+
+def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
+    """``(text, encoding)`` if ``data`` (which has NUL bytes) is UTF-16 text without a byte-order mark.
+
+    Both byte orders are tried. Read in the wrong order, ``\\n`` and spaces
+    become U+0A00 and U+2000, so the right order is the one that has the
+    whitespace: text of one line without a space is not recognised. ASCII text
+    with a stray NUL would read as CJK-looking pairs of ASCII bytes: refused.
+    """
+    if len(data) % 2:
+        return None
+    best: tuple[int, int, str, str] | None = None
+    for preference, encoding in enumerate(("utf-16-be", "utf-16-le")):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:  # e.g. a lone surrogate: not UTF-16 in this order
+            continue
+        if "\x00" in text or not _plausible(text):
+            continue
+        ascii_pairs = sum(1 for ch in text if 0x20 <= ord(ch) >> 8 <= 0x7E and 0x20 <= ord(ch) & 0xFF <= 0x7E)
+        if ascii_pairs > _MAX_ASCII_PAIR_SHARE * len(text):
+            continue
+        spaces = sum(text.count(ch) for ch in "\n\r\t ")
+        if spaces and (best is None or (spaces, preference) > best[:2]):
+            best = (spaces, preference, text, encoding)
+    return (best[2], best[3]) if best else None
 
 
 def _guess_encoding(data: bytes) -> tuple[str, str] | None:
