@@ -94,7 +94,8 @@ def check_question(question: object) -> str:
     """Validate a question; return it stripped.
 
     Raises:
-        InvalidQuestion: not a string, empty, too long, or containing no letter or digit.
+        InvalidQuestion: not a string, empty, too long, not encodable (a lone
+            surrogate, as JSON's ``"\\ud800"`` gives), or containing no letter or digit.
     """
     if not isinstance(question, str):
         raise InvalidQuestion(f"the question must be text, got {type(question).__name__}")
@@ -103,6 +104,11 @@ def check_question(question: object) -> str:
         raise InvalidQuestion("the question is empty: type a question about the documents")
     if len(q) > MAX_QUESTION_CHARS:
         raise InvalidQuestion(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    try:
+        q.encode("utf-8")
+    except UnicodeEncodeError as e:  # the text pipeline (OpenCC, tokenizers) needs encodable text
+        raise InvalidQuestion(f"the question contains an invalid character (U+{ord(q[e.start]):04X}, a lone "
+                              f"surrogate) at position {e.start + 1}: retype the question") from None
     if not any(ch.isalnum() for ch in q):
         raise InvalidQuestion("the question has no words in it: ask in words, e.g. 誰可以協助下架？")
     return q
