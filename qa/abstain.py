@@ -8,12 +8,19 @@ out-of-scope questions of the dev set. The fitted weights ship in
 ``qa/calibration.json`` together with the embedders they were fitted for; a
 store built with other embedders falls back to the lexical features alone.
 
+The threshold is set per script of the question (Chinese or other), each
+so that at most a set share of that script's answerable questions is turned
+away: cross-lingual questions have fewer, weaker signals, and one threshold
+for both would be set by whichever script is most numerous.
+
 Features (all computed by the normal pipeline, nothing hand-picked):
 ``coverage`` (idf-weighted share of the question's terms found in the best
 passage), ``sentence_coverage`` (the same for the best sentence), ``dense_i``
 (cosine of the best passage for each embedder), ``cjk`` (the question is
-written in Chinese) and ``cjk_coverage`` (their product: coverage means more
-for Chinese questions, which share the documents' script).
+written in Chinese), ``cjk_coverage`` (their product: coverage means more
+for Chinese questions, which share the documents' script) and
+``other_dense_i`` (``dense_i`` for questions not written in Chinese: a
+cross-lingual cosine runs on another scale than a same-language one).
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ def features(question: str, coverage: float, sentence_coverage: float, dense: li
     f = {"coverage": coverage, "sentence_coverage": sentence_coverage, "cjk": cjk, "cjk_coverage": cjk * coverage}
     for i, d in enumerate(dense):
         f[f"dense_{i}"] = float(d)
+        f[f"other_dense_{i}"] = (1.0 - cjk) * float(d)
     return f
 
 
@@ -62,4 +70,6 @@ def confidence(feats: dict[str, float], embedders: tuple[str, ...]) -> tuple[flo
     model = _load(embedders)
     z = model["bias"] + sum(w * feats.get(name, 0.0) for name, w in zip(model["features"], model["weights"]))
     p = 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
-    return p, float(model["threshold"])
+    thresholds = model.get("thresholds", {})
+    script = "cjk" if feats.get("cjk") else "other"
+    return p, float(thresholds.get(script, model["threshold"]))
