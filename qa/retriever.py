@@ -220,10 +220,14 @@ class Index:
         s = self.settings
         allowed = None
         if sources:
+            if isinstance(sources, str) or not all(isinstance(x, str) for x in sources):
+                raise InvalidQuestion("sources must be a list of document names")
+            sources = list(dict.fromkeys(sources))
             unknown = [x for x in sources if x not in self.docs]
             if unknown:
                 raise InvalidQuestion(f"unknown document(s) {unknown}; known: {sorted(self.docs)}")
-            allowed = np.concatenate([self._by_source[x] for x in sources if x in self._by_source])
+            allowed = np.concatenate([self._by_source[x] for x in sources if x in self._by_source]
+                                     or [np.zeros(0, np.int64)])
         bm = self.bm25.scores(query)
         qvecs = qvecs if qvecs is not None else self.query_vectors(query)
         c = min(s.candidates, n)

@@ -232,9 +232,14 @@ def test_the_properties_reach_every_status(fake_store):
     assert seen == STATUSES
 
 
-@pytest.mark.xfail(strict=True, reason="qa.retriever.Index.scored_candidates concatenates the chunks of every "
-                   "source named, so a source named twice gives every passage twice (reported in issue #4 work)")
 def test_duplicate_sources_in_the_filter(fake_store):
     source = SOURCES[-1]
     passages = retrieve("白宮", 10, store=fake_store, sources=[source, source])
     assert len({p.chunk_id for p in passages}) == len(passages)
+    assert passages == retrieve("白宮", 10, store=fake_store, sources=[source])
+
+
+@pytest.mark.parametrize("sources", ["000_9eb4406affaea09b.txt", [["a"]], [1], [None]])
+def test_sources_of_the_wrong_type_are_a_clear_error(fake_store, sources):
+    with pytest.raises(InvalidQuestion, match="sources"):
+        retrieve("白宮", 5, store=fake_store, sources=sources)
