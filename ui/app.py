@@ -17,6 +17,8 @@ is ``api_visibility="private"``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import logging
 import os
 from pathlib import Path
@@ -75,9 +77,31 @@ def _api_error(e: BaseException) -> gr.Error:
     if isinstance(e, gr.Error):
         return e
     if isinstance(e, VerbatimError):
-        return gr.Error(str(e))
+        # an expected refusal of bad input: no traceback in the server log either (bad input is cheap to send)
+        return gr.Error(str(e), print_exception=False)
     log.exception("unexpected error in an API endpoint")
-    return gr.Error("internal error")
+    return gr.Error("internal error", print_exception=False)
+
+
+def _check_api_text(text: object, what: str = "question") -> None:
+    """Refuse text that is not valid Unicode (JSON can carry lone surrogates, e.g. "\\ud800")."""
+    if isinstance(text, str):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidQuestion(f"the {what} is not valid Unicode text: a lone surrogate at character {e.start}; "
+                                  "send well-formed UTF-8") from None
+
+
+def _check_api_sources(sources: object) -> list[str] | None:
+    """``sources`` as ``answer_with`` takes it: None (every document) or a list of document names."""
+    if sources is None:
+        return None
+    if not isinstance(sources, (list, tuple)) or not all(isinstance(s, str) for s in sources):
+        raise InvalidQuestion(f"sources must be a list of document names (or null for all), got {sources!r:.80}")
+    for s in sources:
+        _check_api_text(s, "document name")
+    return list(sources) or None
 
 
 # -- handlers (plain functions, tested without a browser) -----------------------
@@ -162,19 +186,22 @@ def api_answer(index: Index, question: str, sources: list[str] | None = None) ->
     """``Answer.to_dict()`` for ``question`` (status answered / not_found / refused, quotes, passages)."""
     from qa.answerer import answer_with
 
-    return answer_with(index, question, sources=list(sources) if sources else None).to_dict()
+    _check_api_text(question)
+    return answer_with(index, question, sources=_check_api_sources(sources)).to_dict()
 
 
 def api_retrieve(index: Index, query: str, k: int = 5, sources: list[str] | None = None) -> list[dict]:
     """``[Passage.to_dict(), ...]``: the ``k`` (1-20) passages that best match ``query``, best first."""
     from qa.retriever import check_question
 
+    _check_api_text(query)
     q = check_question(query)
+    given = k
     if isinstance(k, float) and k.is_integer():
         k = int(k)
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= RETRIEVE_MAX_K:
-        raise InvalidQuestion(f"k must be an integer from 1 to {RETRIEVE_MAX_K}, got {k!r}")
-    return [p.to_dict() for p in index.search(q, k, list(sources) if sources else None)]
+        raise InvalidQuestion(f"k must be an integer from 1 to {RETRIEVE_MAX_K}, got {given!r:.40}")
+    return [p.to_dict() for p in index.search(q, k, _check_api_sources(sources))]
 
 
 # -- page ---------------------------------------------------------------------
@@ -521,6 +548,230 @@ def switch_language(index: Index, lang: str, answers: list[dict] | None, doc_key
     return tuple(updates)
 
 
+# -- the web surface ---------------------------------------------------------------
+# Gradio serves more than this app uses. ``WebGuard`` sits in front of every
+# route gradio registers and closes what the app does not need:
+#   * the file routes (``/gradio_api/file=...``, ``/file/...``, ``/proxy=...``): the app serves no file
+#     by path, and gradio would fetch ``file=http://...`` URLs from other hosts itself (an open proxy);
+#   * uploads (``/gradio_api/upload`` and friends): the app has no file input;
+#   * ``/dev/reload``, the reload mode's never-ending event stream (each one polls 20 times a second);
+#   * ``/call/<name>`` for anything but the public API (gradio accepts every event's name there, even
+#     ``api_visibility="private"`` ones), and ``/run/<name>`` except the page's own ``/run/predict``;
+#   * request bodies over ``MAX_BODY_BYTES``, and gradio file-data objects anywhere in a request (the app
+#     takes text only; gradio would try to read the named path);
+#   * CORS: gradio echoes any ``Origin`` back, with credentials, unless the Host header is localhost
+#     (so behind a reverse proxy it would). The page and the API clients need no CORS: it is stripped.
+# The queue itself (``api_open=False``) refuses direct runs of queued events.
+API_PREFIX = "/gradio_api/"
+MAX_BODY_BYTES = 1024 * 1024
+_TOO_LARGE = f"request body too large: the limit is {MAX_BODY_BYTES} bytes"
+_DRAIN_BYTES = 16 * 1024 * 1024  # a refused body is read (and dropped) up to this, so the client sees the refusal
+# name -> (parameters, defaults of the optional trailing ones); must match ``answer``/``retrieve`` below
+PUBLIC_API: dict[str, tuple[tuple[str, ...], tuple[Any, ...]]] = {
+    "answer": (("question", "sources"), (None,)),
+    "retrieve": (("query", "k", "sources"), (5, None)),
+}
+_FILE_ROUTES = ("file=", "file/", "proxy=")
+_UPLOAD_ROUTES = ("upload", "upload_progress", "process_recording")
+_CORS_HEADERS = (b"access-control-allow-origin", b"access-control-allow-credentials")
+
+
+def _has_file_data(value: Any, depth: int = 0) -> bool:
+    """True if ``value`` holds a gradio file-data object (``{"path": ...}`` / ``{"meta": {"_type": ...}}``)."""
+    if depth > 32:
+        return True  # nothing the app sends nests this deep
+    if isinstance(value, dict):
+        if isinstance(value.get("path"), str) or isinstance(value.get("meta"), dict) or "url" in value:
+            return True
+        return any(_has_file_data(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_file_data(v, depth + 1) for v in value)
+    return False
+
+
+def _public_body(name: str, body: Any) -> tuple[Any, str | None]:
+    """The body of ``POST /gradio_api/call/<name>``: checked, its optional arguments filled in (or an error)."""
+    params, defaults = PUBLIC_API[name]
+    usage = f'send JSON {{"data": [{", ".join(params)}]}}; only {params[0]} is required'
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        return body, f"/{name}: {usage}"
+    data = body["data"]
+    if not data:
+        return body, f"/{name}: the {params[0]} is missing; {usage}"
+    if len(data) > len(params):
+        return body, f"/{name} takes at most {len(params)} values ({', '.join(params)}), got {len(data)}"
+    missing = len(params) - len(data)
+    return dict(body, data=data + list(defaults[len(defaults) - missing:])), None
+
+
+def _public_body_v2(name: str, body: Any) -> str | None:
+    """The error in the body of ``POST /gradio_api/call/v2/<name>`` (arguments by name), if any."""
+    params, _ = PUBLIC_API[name]
+    usage = f'send JSON {{{", ".join(f"{p!r}: ..." for p in params)}}}'.replace("'", '"')
+    if not isinstance(body, dict):
+        return f"/v2/{name}: {usage}; only {params[0]!r} is required"
+    unknown = sorted(set(body) - set(params))
+    if unknown:
+        return f"/v2/{name}: unknown argument(s) {unknown}; the arguments are {list(params)}"
+    if params[0] not in body:
+        return f"/v2/{name}: the {params[0]} is missing; {usage}"
+    return None
+
+
+class WebGuard:
+    """ASGI middleware in front of gradio's app: see the comment above ``API_PREFIX``."""
+
+    def __init__(self, app: Any, public_api: dict[str, Any] | None = None):
+        self.app = app
+        self.public_api = PUBLIC_API if public_api is None else public_api
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        send = self._no_cors(send)
+        path = scope.get("path", "")
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        api = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else None
+        status, msg = (0, "") if api is None else self._route_refusal(api)
+        if status:
+            await self._refuse(scope, receive, send, status, msg)
+            return
+        headers = dict(scope.get("headers") or [])
+        if scope["method"] in ("GET", "HEAD", "OPTIONS") and b"content-length" not in headers \
+                and b"transfer-encoding" not in headers:
+            await self.app(scope, receive, send)
+            return
+        # a request with a body: read it whole (it is small, or refused), check it, then hand it on
+        try:
+            declared = int(headers.get(b"content-length", b"0"))
+        except ValueError:
+            declared = 0
+        if declared > MAX_BODY_BYTES:
+            await self._refuse(scope, receive, send, 413, _TOO_LARGE)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                if message.get("more_body", False):
+                    await self._refuse(scope, receive, send, 413, _TOO_LARGE)
+                else:
+                    await self._send_error(send, 413, _TOO_LARGE)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if api is not None and body:
+            status, msg, body = self._check_body(api, body)
+            if status:
+                await self._send_error(send, status, msg)
+                return
+            if size != len(body):
+                scope = dict(scope, headers=[(k, v) for k, v in scope["headers"] if k != b"content-length"]
+                             + [(b"content-length", str(len(body)).encode())])
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the disconnect, as the server's own receive does
+
+        await self.app(scope, replay, send)
+
+    def _route_refusal(self, api: str) -> tuple[int, str]:
+        if api.startswith(_FILE_ROUTES):
+            return 403, "this app serves no files by path and fetches nothing from other hosts"
+        name = api.rstrip("/")
+        if name in _UPLOAD_ROUTES or name.startswith("upload"):
+            return 403, "this app accepts no uploads"
+        if name.startswith("dev/"):
+            return 404, "not served: the app does not run in gradio's reload mode"
+        parts = name.split("/")
+        if parts[0] == "call" and len(parts) > 1:
+            endpoint = parts[2] if parts[1] == "v2" and len(parts) > 2 else parts[1]
+            if endpoint not in self.public_api:
+                return 404, f"no such endpoint: the API is {', '.join('/' + n for n in self.public_api)}"
+        if parts[0] in ("run", "api") and len(parts) > 1 and parts[1:] != ["predict"]:
+            return 404, (f"direct runs are not served: call {', '.join('/' + n for n in self.public_api)} "
+                         "through /gradio_api/call/<name> (the queue)")
+        return 0, ""
+
+    def _check_body(self, api: str, body: bytes) -> tuple[int, str, bytes]:
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return 0, "", body  # not JSON: gradio answers a form or a malformed body itself (400/422)
+        if _has_file_data(data):
+            return 422, "file data is not accepted: this app takes questions as text", body
+        parts = api.rstrip("/").split("/")
+        if parts[1:] == ["predict"] and parts[0] in ("run", "api") and (
+                not isinstance(data, dict) or not isinstance(data.get("fn_index"), int)):
+            return 422, "/run/predict runs the page's own events by fn_index; the API is /gradio_api/call/<name>", body
+        if len(parts) == 2 and parts[0] == "call" and parts[1] in self.public_api:
+            fixed, err = _public_body(parts[1], data)
+            if err:
+                return 422, err, body
+            if fixed is not data:
+                return 0, "", json.dumps(fixed).encode()
+        if len(parts) == 3 and parts[:2] == ["call", "v2"] and parts[2] in self.public_api:
+            err = _public_body_v2(parts[2], data)
+            if err:
+                return 422, err, body
+        return 0, "", body
+
+    async def _refuse(self, scope, receive, send, status: int, msg: str) -> None:
+        headers = dict(scope.get("headers") or [])
+        try:
+            declared = int(headers.get(b"content-length", b"0"))
+        except ValueError:
+            declared = 0
+        if declared <= _DRAIN_BYTES and (b"content-length" in headers or b"transfer-encoding" in headers):
+            # read the body first (up to a bound) so the client, still sending, gets the answer
+            seen = 0
+            while seen <= _DRAIN_BYTES:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                seen += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+        await self._send_error(send, status, msg)
+
+    @staticmethod
+    async def _send_error(send, status: int, msg: str) -> None:
+        body = json.dumps({"detail": msg}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    def _no_cors(send):
+        async def wrapped(message):
+            if message["type"] == "http.response.start":
+                message = dict(message, headers=[(k, v) for k, v in message.get("headers", [])
+                                                 if k.lower() not in _CORS_HEADERS])
+            await send(message)
+        return wrapped
+
+
+@contextlib.asynccontextmanager
+async def _guarded(app):
+    """FastAPI lifespan: put ``WebGuard`` in front of the app before the server accepts a connection."""
+    if not isinstance(app.middleware_stack, WebGuard):
+        app.middleware_stack = WebGuard(app.middleware_stack or app.build_middleware_stack())
+    yield
+
+
 # -- serving --------------------------------------------------------------------
 def launch_options(store: str | Path, host: str = "127.0.0.1", port: int | None = 7860) -> dict[str, Any]:
     """``Blocks.launch`` keyword arguments: local only, no share link, no analytics, nothing served by path."""
@@ -533,7 +784,13 @@ def launch_options(store: str | Path, host: str = "127.0.0.1", port: int | None 
         enable_monitoring=False, ssr_mode=False, pwa=False, mcp_server=False,
         footer_links=["api"], run_history=False, favicon_path=None,
         theme=theme(), css=CSS, js=PAGE_JS, head=HEAD,
+        app_kwargs=dict(lifespan=_guarded),  # WebGuard in front of every route (see API_PREFIX)
     )
+
+
+def queue(demo: gr.Blocks) -> gr.Blocks:
+    """The queue every question goes through: bounded, and not bypassed by direct ``/run`` calls."""
+    return demo.queue(default_concurrency_limit=8, max_size=QUEUE_MAX, api_open=False)
 
 
 def launch(store: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860, *,
@@ -543,10 +800,13 @@ def launch(store: str | Path | None = None, host: str = "127.0.0.1", port: int =
     Returns (demo, local URL) once the server runs; blocks unless ``prevent_thread_lock``.
     """
     store = Path(store) if store is not None else DEFAULT_STORE
-    demo = build_demo(store)
-    demo.queue(default_concurrency_limit=8, max_size=QUEUE_MAX)
-    _, url, _ = demo.launch(prevent_thread_lock=prevent_thread_lock, quiet=quiet,
-                            **launch_options(store, host, port))
+    demo = queue(build_demo(store))
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=quiet, **launch_options(store, host, port))
+    if not isinstance(getattr(demo.server_app, "middleware_stack", None), WebGuard):
+        demo.close()  # never serve without the guard (its lifespan did not run)
+        raise RuntimeError("the web guard is not in front of the app; refusing to serve")
+    if not prevent_thread_lock:
+        demo.block_thread()
     return demo, url
 
 
@@ -558,8 +818,7 @@ def __getattr__(name: str):
     global _DEMO
     if name == "demo":
         if _DEMO is None:
-            _DEMO = build_demo(DEFAULT_STORE)
-            _DEMO.queue(default_concurrency_limit=8, max_size=QUEUE_MAX)
+            _DEMO = queue(build_demo(DEFAULT_STORE))
         return _DEMO
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
