@@ -152,7 +152,8 @@ class BM25:
                  data=self.data, params=np.array([self.n_docs, self.k1, self.b], dtype=np.float64))
 
     @classmethod
-    def load(cls, path: Path) -> "BM25":
+    def load(cls, path) -> "BM25":
+        """From a path or a binary file object (``.npz``)."""
         with np.load(path, allow_pickle=False) as z:
             n_docs, k1, b = z["params"]
             return cls(z["terms"], z["idf"], z["indptr"], z["indices"], z["data"], int(n_docs), float(k1), float(b))

@@ -28,6 +28,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import logging
 import os
@@ -206,19 +207,46 @@ def read_manifest(store_dir: Path) -> tuple[Path, dict]:
     return vdir, json.loads(raw)
 
 
-def verify_file(vdir: Path, manifest: dict, name: str) -> Path:
-    """The path of store file ``name`` after checking its size and sha256 against the manifest."""
+def read_verified(vdir: Path, manifest: dict, name: str) -> bytes:
+    """The bytes of store file ``name``, read once and checked against the manifest's size and sha256.
+
+    Parsers get these bytes, never the path: a file swapped after the check
+    cannot be read unchecked.
+    """
     info = manifest.get("checksums", {}).get(name)
     path = vdir / name
     if info is None:
         raise IndexCorrupt(f"{name} is not listed in the manifest of {vdir}")
     try:
-        size = path.stat().st_size
+        with open(path, "rb") as f:
+            data = f.read(int(info["size"]) + 1)
     except OSError as e:
         raise IndexCorrupt(f"store file {path} is missing: rebuild with `verbatim index`") from e
-    if size != info["size"] or _sha256_file(path) != info["sha256"]:
+    if len(data) != info["size"] or hashlib.sha256(data).hexdigest() != info["sha256"]:
         raise IndexCorrupt(f"store file {path} is truncated or altered (checksum mismatch): rebuild with `verbatim index`")
-    return path
+    return data
+
+
+def verify_file(vdir: Path, manifest: dict, name: str) -> Path:
+    """The path of store file ``name`` after checking its size and sha256 against the manifest."""
+    read_verified(vdir, manifest, name)
+    return vdir / name
+
+
+def read_jsonl(data: bytes) -> list[dict]:
+    """JSON lines from verified bytes (split on newlines only: U+2028 and friends stay inside strings)."""
+    return [json.loads(line) for line in data.decode("utf-8").split("\n") if line.strip()]
+
+
+def read_faiss(data: bytes):
+    """A FAISS index from verified bytes."""
+    import faiss
+
+    return faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+
+
+def read_npy(data: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(data), allow_pickle=False)
 
 
 def _old_vectors(store_dir: Path, fingerprint: dict) -> dict[int, dict[str, np.ndarray]]:
@@ -231,15 +259,10 @@ def _old_vectors(store_dir: Path, fingerprint: dict) -> dict[int, dict[str, np.n
     if [old_fp.get("embedders"), old_fp.get("dims")] != [fingerprint.get("embedders"), fingerprint.get("dims")]:
         return {}
     try:
-        import faiss
-
-        hashes: list[str] = []
-        with open(verify_file(vdir, manifest, "chunks.jsonl"), encoding="utf-8") as f:
-            for line in f:
-                hashes.append(json.loads(line)["text_sha"])
+        hashes = [c["text_sha"] for c in read_jsonl(read_verified(vdir, manifest, "chunks.jsonl"))]
         out: dict[int, dict[str, np.ndarray]] = {}
         for i, _spec in enumerate(fingerprint["embedders"]):
-            index = faiss.read_index(str(verify_file(vdir, manifest, f"dense-{i}.faiss")))
+            index = read_faiss(read_verified(vdir, manifest, f"dense-{i}.faiss"))
             vecs = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
             out[i] = {h: vecs[j] for j, h in enumerate(hashes)}
         return out
@@ -258,15 +281,13 @@ def _old_sentence_vectors(store_dir: Path, spec: str | None) -> dict[str, np.nda
         vdir, manifest = read_manifest(store_dir)
         if manifest.get("settings", {}).get("sentence_embedder") != spec or "sentences.npy" not in manifest.get("checksums", {}):
             return {}
-        vecs = np.load(verify_file(vdir, manifest, "sentences.npy"), allow_pickle=False)
+        vecs = read_npy(read_verified(vdir, manifest, "sentences.npy"))
         out: dict[str, np.ndarray] = {}
         j = 0
-        with open(verify_file(vdir, manifest, "chunks.jsonl"), encoding="utf-8") as f:
-            for line in f:
-                c = json.loads(line)
-                for a, b in c["sentences"]:
-                    out[_text_key(c["text"][a - c["start"]:b - c["start"]])] = vecs[j]
-                    j += 1
+        for c in read_jsonl(read_verified(vdir, manifest, "chunks.jsonl")):
+            for a, b in c["sentences"]:
+                out[_text_key(c["text"][a - c["start"]:b - c["start"]])] = vecs[j]
+                j += 1
         return out
     except Exception as e:  # noqa: BLE001 - nothing to reuse is not an error
         log.warning("previous sentence vectors not reusable (%s)", e)

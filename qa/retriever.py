@@ -11,7 +11,7 @@ the dense signals decide them.
 
 from __future__ import annotations
 
-import json
+import io
 import logging
 import os
 import re
@@ -23,7 +23,7 @@ import numpy as np
 
 from index.embed import get_embedder
 from index.lexical import BM25
-from index.store import read_manifest, verify_file
+from index.store import read_faiss, read_jsonl, read_manifest, read_npy, read_verified
 from qa.errors import IndexCorrupt, IndexMismatch, InvalidQuestion
 from qa.records import Passage
 
@@ -123,25 +123,20 @@ class Index:
     """A store opened for reading: documents, chunks, BM25 and FAISS indexes."""
 
     def __init__(self, store_dir: str | Path, settings: RetrievalSettings = RetrievalSettings(), embedders=None):
-        import faiss
-
         self.store_dir = Path(store_dir)
         self.version_dir, self.manifest = read_manifest(self.store_dir)
         m = self.manifest
         fp = m.get("settings", {})
         self.docs: dict[str, Document] = {}
-        with open(verify_file(self.version_dir, m, "docs.jsonl"), encoding="utf-8") as f:
-            for line in f:
-                d = json.loads(line)
-                self.docs[d["source"]] = Document(d["source"], d["title"], d["text"], d.get("meta", {}), d["sha256"])
+        # every file is read once, checked against the manifest, and parsed from those bytes
+        for d in read_jsonl(read_verified(self.version_dir, m, "docs.jsonl")):
+            self.docs[d["source"]] = Document(d["source"], d["title"], d["text"], d.get("meta", {}), d["sha256"])
         self.chunks: list[ChunkRow] = []
-        with open(verify_file(self.version_dir, m, "chunks.jsonl"), encoding="utf-8") as f:
-            for line in f:
-                c = json.loads(line)
-                self.chunks.append(ChunkRow(c["chunk_id"], c["source"], c["start"], c["end"], c["text"],
-                                            tuple(c["section"]), c["kind"], c["page"], c["line"],
-                                            [tuple(s) for s in c["sentences"]]))
-        self.bm25 = BM25.load(verify_file(self.version_dir, m, "bm25.npz"))
+        for c in read_jsonl(read_verified(self.version_dir, m, "chunks.jsonl")):
+            self.chunks.append(ChunkRow(c["chunk_id"], c["source"], c["start"], c["end"], c["text"],
+                                        tuple(c["section"]), c["kind"], c["page"], c["line"],
+                                        [tuple(s) for s in c["sentences"]]))
+        self.bm25 = BM25.load(io.BytesIO(read_verified(self.version_dir, m, "bm25.npz")))
         specs = fp.get("embedder_specs") or fp.get("embedders") or []
         names = fp.get("embedders") or []
         self.specs = list(specs)
@@ -153,7 +148,7 @@ class Index:
             )
         self.dense = []
         for i, emb in enumerate(self.embedders):
-            idx = faiss.read_index(str(verify_file(self.version_dir, m, f"dense-{i}.faiss")))
+            idx = read_faiss(read_verified(self.version_dir, m, f"dense-{i}.faiss"))
             if idx.d != emb.dim or idx.ntotal != len(self.chunks):
                 raise IndexCorrupt(f"dense index {i} of {self.store_dir} does not match its chunks: rebuild")
             self.dense.append(idx)
@@ -177,7 +172,7 @@ class Index:
         self.sentence_vectors = None
         self.sentence_base = np.cumsum([0] + [len(c.sentences) for c in self.chunks])
         if self.sentence_spec and "sentences.npy" in m.get("checksums", {}):
-            vecs = np.load(verify_file(self.version_dir, m, "sentences.npy"), allow_pickle=False)
+            vecs = read_npy(read_verified(self.version_dir, m, "sentences.npy"))
             if len(vecs) != self.sentence_base[-1]:
                 raise IndexCorrupt(f"sentence vectors of {self.store_dir} do not match its chunks: rebuild")
             self.sentence_vectors = vecs  # float16; a chunk's rows are widened when used

@@ -509,20 +509,36 @@ def stores(tmp_path_factory):
 
 @pytest.fixture
 def reads(monkeypatch):
-    """Every FAISS and numpy file the code reads, in order."""
+    """Every store file whose contents reach a parser, in order.
+
+    Parsers get bytes from ``read_verified`` (recorded when it hands them
+    out, i.e. after the checksum matched), and any FAISS or numpy file read
+    by path is recorded too (the code should read none that way).
+    """
     import faiss
 
+    from index import store as store_mod
+
     seen: list[str] = []
-    real_read, real_load = faiss.read_index, np.load
+    real_verified, real_read, real_load = store_mod.read_verified, faiss.read_index, np.load
+
+    def read_verified(vdir, manifest, name):
+        data = real_verified(vdir, manifest, name)
+        seen.append(str(Path(vdir) / name))
+        return data
 
     def read_index(path, *a):
-        seen.append(str(path))
+        if isinstance(path, (str, os.PathLike)):  # deserialize_index passes a reader object
+            seen.append(str(path))
         return real_read(path, *a)
 
     def load(file, *a, **k):
-        seen.append(str(file))
+        if isinstance(file, (str, os.PathLike)):
+            seen.append(str(file))
         return real_load(file, *a, **k)
 
+    monkeypatch.setattr(store_mod, "read_verified", read_verified)
+    monkeypatch.setattr(retriever, "read_verified", read_verified)
     monkeypatch.setattr(faiss, "read_index", read_index)
     monkeypatch.setattr(np, "load", load)
     return seen
@@ -551,10 +567,10 @@ def _damage(path: Path, how: str, other_store: Path) -> None:
 
 
 def test_a_sound_store_is_read_through_the_spy(stores, reads):
-    """Control for the tests below: the spy does see the FAISS and numpy reads."""
+    """Control for the tests below: the spy sees every file the store is read from, once."""
     idx = Index(stores["rich"])
     vdir = idx.version_dir
-    assert sorted(reads) == [str(vdir / n) for n in ("bm25.npz", "dense-0.faiss", "dense-1.faiss", "sentences.npy")]
+    assert sorted(reads) == sorted(str(vdir / n) for n in STORE_FILES if n != "manifest.json")
     assert idx.search(QUERY, 3)
 
 
