@@ -131,7 +131,7 @@ def answer_with(index: Index, question: str, settings: AnswerSettings = AnswerSe
 
     quotes: list[Quote] = []
     for span in assemble(ev.scored, lambda r: ev.rows[r].sentences, settings.quotes,
-                         settings.extract.merge_margin):
+                         settings.extract.merge_margin, lambda s: index.docs[s].text):
         text = index.docs[span.source].text[span.start:span.end]
         quotes.append(Quote(text=text, passage=ev.passages[span.passage_rank], start=span.start,
                             end=span.end, score=float(span.score)))

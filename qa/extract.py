@@ -13,7 +13,10 @@ A sentence scores by:
 - the cosine between the question and the sentence (USE vectors made at
   indexing time), which carries English questions over Chinese text.
 
-The best sentence is the answer. When the runner-up is its neighbour and
+The best sentence is the answer. A sentence that opens by pointing back
+(這是…, 他…, 也正是在這一年…, It…) is quoted with the sentence before it,
+where its subject is: on DRCD this raised answer@1 (retrieval fixed) from
+0.854 to 0.863. When the runner-up is its neighbour and
 scores within ``merge_margin`` of it, the two are quoted together as one
 contiguous span: the evidence cannot tell which of the two carries the
 answer, and on DRCD this raised answer@1 from 0.833 to 0.856 for quotes 11%
@@ -147,7 +150,21 @@ class Span:
     score: float
 
 
-def assemble(scored: list[Candidate], sentences_of, n: int, margin: float) -> list[Span]:
+# A sentence that opens by pointing back ("這是…", "他在…", "也正是在這一年…",
+# "It was…") leaves its subject in the sentence before: quoted alone it does
+# not say what it is about, and the answer is often that subject.
+_POINTS_BACK = re.compile(
+    r"^[「『（(\"']?(?:這|此|該|其|他|她|它|牠|是|也|並|但|而|因此|所以|同時|此外|另外|後來|之後|隨後|當時|同年|次年|翌年"
+    r"|这|该|并|同时|后来|随后|当时"
+    r"|(?:This|These|That|Those|It|Its|They|Their|He|His|She|Her|Such|Also)\b)")
+
+
+def points_back(sentence: str) -> bool:
+    """Whether a sentence opens with a reference to what came before it."""
+    return _POINTS_BACK.match(sentence.lstrip()) is not None
+
+
+def assemble(scored: list[Candidate], sentences_of, n: int, margin: float, doc_text=None) -> list[Span]:
     """Turn scored sentences into up to ``n`` non-overlapping quotes, best first.
 
     Args:
@@ -156,9 +173,22 @@ def assemble(scored: list[Candidate], sentences_of, n: int, margin: float) -> li
         n: how many quotes.
         margin: merge the best sentence with an adjacent runner-up scoring
             within this margin.
+        doc_text: function source -> canonical text; when given, a quote
+            whose first sentence points back (``points_back``) starts one
+            sentence earlier, if that sentence is in the same passage.
     """
     if not scored:
         return []
+
+    def with_antecedent(source: str, rank: int, start: int, end: int) -> tuple[int, int]:
+        if doc_text is None or not points_back(doc_text(source)[start:end]):
+            return start, end
+        spans = list(sentences_of(rank))
+        for i, (a, _b) in enumerate(spans):
+            if a == start and i > 0:
+                return spans[i - 1][0], end
+        return start, end
+
     best = scored[0]
     start, end = best.start, best.end
     if len(scored) > 1:
@@ -169,11 +199,13 @@ def assemble(scored: list[Candidate], sentences_of, n: int, margin: float) -> li
                 i, j = spans.index((best.start, best.end)), spans.index((second.start, second.end))
                 if abs(i - j) == 1:
                     start, end = min(start, second.start), max(end, second.end)
+    start, end = with_antecedent(best.source, best.passage_rank, start, end)
     out = [Span(best.source, start, end, best.passage_rank, best.score)]
     for c in scored[1:]:
         if len(out) >= n:
             break
-        if any(c.source == o.source and c.start < o.end and o.start < c.end for o in out):
+        a, b = with_antecedent(c.source, c.passage_rank, c.start, c.end)
+        if any(c.source == o.source and a < o.end and o.start < b for o in out):
             continue
-        out.append(Span(c.source, c.start, c.end, c.passage_rank, c.score))
+        out.append(Span(c.source, a, b, c.passage_rank, c.score))
     return out

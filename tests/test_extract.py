@@ -1,0 +1,72 @@
+"""Choosing the quote: sentence scoring and how sentences become quotes."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.extract import Candidate, answer_type, assemble, points_back
+
+TEXT = "東德國歌由漢斯·艾斯勒作曲。這是東德第一首國歌。另一段話在這裡。"
+S1, S2, S3 = (0, 14), (14, 24), (24, 32)
+
+
+def test_spans_are_sentences_of_the_text():
+    assert [TEXT[a:b] for a, b in (S1, S2, S3)] == ["東德國歌由漢斯·艾斯勒作曲。", "這是東德第一首國歌。", "另一段話在這裡。"]
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("這是中國報紙第一次獲得最佳報紙稱號。", True),
+    ("也正是在這一年，《泰晤士報》開始刊登新聞報導。", True),
+    ("牠們在建造水壩的時候大幅改變了生態系統。", True),
+    ("「這是一個例子。」", True),
+    ("It was approved in May 2024.", True),
+    ("东德国歌由汉斯·艾斯勒作曲。", False),
+    ("臺灣成為新興工業化國家。", False),
+    ("Italy approved the act.", False),
+])
+def test_points_back(sentence, expected):
+    assert points_back(sentence) is expected
+
+
+def _cand(span, score, rank=0):
+    return Candidate("doc", span[0], span[1], rank, score, 0.0)
+
+
+def test_a_quote_that_points_back_starts_with_its_antecedent():
+    spans = assemble([_cand(S2, 1.0), _cand(S3, 0.1)], lambda r: [S1, S2, S3], 1, 0.3, lambda s: TEXT)
+    assert [(s.start, s.end) for s in spans] == [(S1[0], S2[1])]
+    assert TEXT[spans[0].start:spans[0].end] == "東德國歌由漢斯·艾斯勒作曲。這是東德第一首國歌。"
+
+
+def test_without_the_text_or_a_pointer_the_sentence_stands_alone():
+    assert [(s.start, s.end) for s in assemble([_cand(S2, 1.0)], lambda r: [S1, S2, S3], 1, 0.3)] == [S2]
+    assert [(s.start, s.end) for s in assemble([_cand(S3, 1.0)], lambda r: [S1, S2, S3], 1, 0.3,
+                                               lambda s: TEXT)] == [S3]
+
+
+def test_the_first_sentence_of_a_passage_has_no_antecedent_to_take():
+    assert [(s.start, s.end) for s in assemble([_cand(S2, 1.0)], lambda r: [S2, S3], 1, 0.3,
+                                               lambda s: TEXT)] == [S2]
+
+
+def test_quotes_never_overlap_after_extension():
+    spans = assemble([_cand(S1, 1.0), _cand(S2, 0.1)], lambda r: [S1, S2, S3], 3, 0.0, lambda s: TEXT)
+    assert [(s.start, s.end) for s in spans] == [S1]
+
+
+def test_neighbouring_runner_up_within_the_margin_is_merged():
+    spans = assemble([_cand(S3, 1.0), _cand(S2, 0.9)], lambda r: [S1, S2, S3], 1, 0.3)
+    assert [(s.start, s.end) for s in spans] == [(S2[0], S3[1])]
+    spans = assemble([_cand(S3, 1.0), _cand(S2, 0.5)], lambda r: [S1, S2, S3], 1, 0.3)
+    assert [(s.start, s.end) for s in spans] == [S3]
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("刑法哪一條處罰電腦合成製作不實性影像？", "article"),
+    ("歐盟理事會何時通過人工智慧法？", "date"),
+    ("NCMEC收到多少件檢舉？", "number"),
+    ("How many reports did NCMEC receive?", "number"),
+    ("深偽是什麼？", None),
+])
+def test_answer_type(question, kind):
+    assert answer_type(question) == kind
