@@ -145,3 +145,24 @@ def test_safe_server_settings(server):
     assert fns and all(fn.concurrency_limit is not None and fn.concurrency_limit >= 1 for fn in fns)
     assert _get(url + "/monitoring")[0] in (403, 404)
     assert demo.local_url.startswith("http://127.0.0.1:")
+
+
+def test_sessions_kept_in_memory_are_bounded(fake_store):
+    """Every API call opens a gradio session; past the cap the oldest are dropped, so memory stays flat."""
+    from ui import app
+
+    demo, url = app.launch(fake_store, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True, sessions=3)
+    try:
+        base = url.rstrip("/")
+        for i in range(6):  # plain HTTP calls: each one is a new session
+            req = urllib.request.Request(f"{base}/gradio_api/call/retrieve", method="POST",
+                                         data=json.dumps({"data": [f"白宮 {i}", 2, None]}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=30) as r:
+                event_id = json.loads(r.read())["event_id"]
+            status, body = _get(f"{base}/gradio_api/call/retrieve/{event_id}")
+            assert status == 200 and b"event: complete" in body, body[:300]
+        held = demo.server_app.state_holder.session_data
+        assert 0 < len(held) <= 3
+    finally:
+        demo.close()

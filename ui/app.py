@@ -43,6 +43,11 @@ DEFAULT_STORE = Path(os.environ.get("VERBATIM_STORE", ".verbatim/store"))
 # wait in the queue, and a full queue turns new requests away with a message.
 QA_CONCURRENCY = int(os.environ.get("VERBATIM_CONCURRENCY", "2"))
 QUEUE_MAX = int(os.environ.get("VERBATIM_QUEUE_MAX", "64"))
+# gradio keeps a session (a copy of every component's settings, ~90 kB here)
+# for each browser tab and for each API call, 10,000 by default: ~900 MB under
+# sustained API load. Past this many the oldest session is dropped (a tab idle
+# that long loses its chat history for the evidence note).
+SESSION_CAPACITY = int(os.environ.get("VERBATIM_SESSIONS", "1000"))
 RETRIEVE_MAX_K = 20
 
 
@@ -773,7 +778,8 @@ async def _guarded(app):
 
 
 # -- serving --------------------------------------------------------------------
-def launch_options(store: str | Path, host: str = "127.0.0.1", port: int | None = 7860) -> dict[str, Any]:
+def launch_options(store: str | Path, host: str = "127.0.0.1", port: int | None = 7860,
+                   sessions: int = SESSION_CAPACITY) -> dict[str, Any]:
     """``Blocks.launch`` keyword arguments: local only, no share link, no analytics, nothing served by path."""
     store = Path(store).resolve()
     blocked = {str(store), str(ROOT / "seeds"), str(ROOT / ".verbatim"), str(ROOT)}
@@ -783,6 +789,7 @@ def launch_options(store: str | Path, host: str = "127.0.0.1", port: int | None 
         allowed_paths=[], blocked_paths=sorted(blocked), max_file_size="64kb",
         enable_monitoring=False, ssr_mode=False, pwa=False, mcp_server=False,
         footer_links=["api"], run_history=False, favicon_path=None,
+        state_session_capacity=sessions,  # memory stays bounded under load
         theme=theme(), css=CSS, js=PAGE_JS, head=HEAD,
         app_kwargs=dict(lifespan=_guarded),  # WebGuard in front of every route (see API_PREFIX)
     )
@@ -794,14 +801,15 @@ def queue(demo: gr.Blocks) -> gr.Blocks:
 
 
 def launch(store: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860, *,
-           prevent_thread_lock: bool = False, quiet: bool = False) -> tuple[gr.Blocks, str]:
+           prevent_thread_lock: bool = False, quiet: bool = False,
+           sessions: int = SESSION_CAPACITY) -> tuple[gr.Blocks, str]:
     """Build the app for ``store`` and serve it on http://host:port (what ``verbatim serve`` calls).
 
     Returns (demo, local URL) once the server runs; blocks unless ``prevent_thread_lock``.
     """
     store = Path(store) if store is not None else DEFAULT_STORE
     demo = queue(build_demo(store))
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=quiet, **launch_options(store, host, port))
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=quiet, **launch_options(store, host, port, sessions))
     if not isinstance(getattr(demo.server_app, "middleware_stack", None), WebGuard):
         demo.close()  # never serve without the guard (its lifespan did not run)
         raise RuntimeError("the web guard is not in front of the app; refusing to serve")
