@@ -1,6 +1,6 @@
 """Index throughput, query latency and peak memory at 1k, 10k and 100k chunks.
 
-    python bench/scale.py [--sizes 1000,10000,100000] [--json]
+    python bench/scale.py [--sizes 1000,10000,100000] [--faiss Flat|HNSW32] [--json]
 
 Two measurements:
 
@@ -67,7 +67,7 @@ def throughput(paragraphs: list[str]) -> dict:
     return out
 
 
-def one(size: int, data: Path) -> dict:
+def one(size: int, data: Path, faiss_index: str = "Flat") -> dict:
     import index.embed as embed_mod
     from index.store import IndexSettings, build
     from qa.answerer import answer_with
@@ -75,7 +75,7 @@ def one(size: int, data: Path) -> dict:
 
     paragraphs, questions = load_drcd(data)
     folder = OUT / f"docs-{size}"
-    store = OUT / f"store-{size}"
+    store = OUT / f"store-{size}" if faiss_index == "Flat" else OUT / f"store-{size}-{faiss_index.replace(',', '-')}"
     folder.mkdir(parents=True, exist_ok=True)
     # about 3 chunks per DRCD paragraph at the default chunk size
     n_docs = max(1, size // 3)
@@ -83,7 +83,7 @@ def one(size: int, data: Path) -> dict:
         p = folder / f"d{i:06d}.txt"
         if not p.exists():
             p.write_text(f"文件 {i}\n\n{paragraphs[i % len(paragraphs)]}", "utf-8")
-    settings = IndexSettings()
+    settings = IndexSettings(faiss_index=faiss_index)
     fakes = [RandomVectors(embed_mod.get_embedder(s)) for s in settings.embedders]
     real_get = embed_mod.get_embedder
     sentence_fake = RandomVectors(real_get(settings.sentence_embedder))
@@ -121,16 +121,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DRCD)
     ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--faiss", default="Flat", help="FAISS index type (a faiss.index_factory string), e.g. HNSW32")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.one:
-        print(json.dumps(one(args.one, args.data)))
+        print(json.dumps(one(args.one, args.data, args.faiss)))
         return 0
     paragraphs, _ = load_drcd(args.data)
     result = {"embedding": throughput(paragraphs), "sizes": {}}
     for size in [int(s) for s in args.sizes.split(",")]:
-        proc = subprocess.run([sys.executable, __file__, "--one", str(size), "--data", str(args.data)],
+        proc = subprocess.run([sys.executable, __file__, "--one", str(size), "--data", str(args.data),
+                               "--faiss", args.faiss],
                               capture_output=True, text=True, check=True)
         result["sizes"][size] = json.loads(proc.stdout.strip().splitlines()[-1])
         if not args.json:

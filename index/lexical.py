@@ -137,12 +137,15 @@ class BM25:
 
     def idf_of(self, toks: list[str]) -> dict[str, float]:
         """idf of each token (0 for a token the index never saw)."""
-        out = {}
-        for t in set(toks):
-            h = term_hash(t)
-            i = int(np.searchsorted(self.terms, h))
-            out[t] = float(self.idf[i]) if i < len(self.terms) and self.terms[i] == h else 0.0
-        return out
+        uniq = list(set(toks))
+        if not uniq or len(self.terms) == 0:
+            return {t: 0.0 for t in uniq}
+        # one vectorised search with the needles in the index's dtype: a Python
+        # int needle makes numpy widen the whole term array on every call
+        h = np.array([term_hash(t) for t in uniq], dtype=self.terms.dtype)
+        pos = np.minimum(np.searchsorted(self.terms, h), len(self.terms) - 1)
+        found = self.terms[pos] == h
+        return {t: float(self.idf[p]) if ok else 0.0 for t, p, ok in zip(uniq, pos, found)}
 
     def max_idf(self) -> float:
         return float(math.log1p((self.n_docs - 0.5) / 1.5)) if self.n_docs else 0.0

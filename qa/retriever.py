@@ -230,7 +230,10 @@ class Index:
             cand = np.sort(allowed)
         else:
             pool = [np.argpartition(-bm, c - 1)[:c]] if c < n else [np.arange(n)]
-            for idx, q in zip(self.dense, qvecs):
+            _, dw = self.weights(query)
+            for idx, q, w in zip(self.dense, qvecs, dw):
+                if not w:  # an embedder that does not count for this query proposes nothing
+                    continue
                 k = c if allowed is None else min(n, 20 * c)
                 _, ids = idx.search(q[None, :].astype(np.float32), k)
                 pool.append(ids[0][ids[0] >= 0])
