@@ -166,3 +166,48 @@ def test_sessions_kept_in_memory_are_bounded(fake_store):
         assert 0 < len(held) <= 3
     finally:
         demo.close()
+
+
+def _call_retrieve(base: str, text: str) -> None:
+    req = urllib.request.Request(f"{base}/gradio_api/call/retrieve", method="POST",
+                                 data=json.dumps({"data": [text, 2, None]}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        event_id = json.loads(r.read())["event_id"]
+    status, body = _get(f"{base}/gradio_api/call/retrieve/{event_id}")
+    assert status == 200 and b"event: complete" in body, body[:300]
+
+
+def test_finished_sessions_are_pruned_and_the_app_keeps_answering(fake_store):
+    """gradio keeps an empty set for every finished session (each API call is one);
+    ``prune_finished_sessions`` drops those gradio no longer holds messages for."""
+    from ui import app
+
+    demo, url = app.launch(fake_store, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        base, q = url.rstrip("/"), demo._queue
+        for i in range(8):
+            _call_retrieve(base, f"白宮 {i}")
+        finished = [s for s, ids in q.pending_event_ids_session.items() if not ids]
+        assert len(finished) >= 8
+        # sessions still in gradio's message LRU are kept ...
+        assert app.prune_finished_sessions(q) == 0
+        # ... and once it has let them go (2,000 newer sessions), they are dropped
+        for s in finished[:5]:
+            q.pending_messages_per_session.pop(s, None)
+        assert app.prune_finished_sessions(q) == 5
+        assert not set(finished[:5]) & set(q.pending_event_ids_session)
+        _call_retrieve(base, "白宮 again")
+    finally:
+        demo.close()
+
+
+def test_prune_keeps_sessions_with_events_in_flight():
+    from ui import app
+
+    class Q:
+        pending_event_ids_session = {"done": set(), "busy": {"e1"}, "recent": set()}
+        pending_messages_per_session = {"recent": object()}
+
+    assert app.prune_finished_sessions(Q) == 1
+    assert set(Q.pending_event_ids_session) == {"busy", "recent"}

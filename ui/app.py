@@ -17,6 +17,7 @@ is ``api_visibility="private"``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import logging
@@ -781,12 +782,52 @@ class WebGuard:
         return wrapped
 
 
+PRUNE_EVERY_S = 30.0
+
+
+def prune_finished_sessions(q: Any) -> int:
+    """Forget sessions whose events have all finished; returns how many.
+
+    gradio 6.31's queue keeps, in ``pending_event_ids_session``, a set of event
+    ids for every session it has seen, and empties the set but never removes
+    it when the session's last event completes. Every API call is a session
+    of its own, so the dict grows by about 400 bytes a call for as long as the
+    server runs (1.2 MB a minute in ``bench/soak.py``), and gradio scans it
+    linearly on every ``GET /gradio_api/call/<name>/<event>``. An empty set
+    whose session gradio no longer holds messages for (its LRU of the last
+    2,000 sessions) is dropped; gradio makes a new one if the session returns.
+    Runs on the event loop, so it never races gradio's own changes to the dict.
+    """
+    pending = q.pending_event_ids_session
+    live = q.pending_messages_per_session
+    stale = [s for s, ids in pending.items() if not ids and s not in live]
+    for s in stale:
+        del pending[s]
+    return len(stale)
+
+
+async def _prune_forever(app) -> None:
+    while True:
+        await asyncio.sleep(PRUNE_EVERY_S)
+        q = getattr(app.get_blocks(), "_queue", None)
+        if q is not None:
+            try:
+                prune_finished_sessions(q)
+            except Exception:  # noqa: BLE001 - housekeeping must not stop the server
+                log.exception("could not prune finished sessions")
+
+
 @contextlib.asynccontextmanager
 async def _guarded(app):
-    """FastAPI lifespan: put ``WebGuard`` in front of the app before the server accepts a connection."""
+    """FastAPI lifespan: put ``WebGuard`` in front of the app before the server
+    accepts a connection, and prune finished sessions while it runs."""
     if not isinstance(app.middleware_stack, WebGuard):
         app.middleware_stack = WebGuard(app.middleware_stack or app.build_middleware_stack())
-    yield
+    task = asyncio.create_task(_prune_forever(app))
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 # -- serving --------------------------------------------------------------------
