@@ -50,13 +50,17 @@ class RetrievalSettings:
             questions with / without Chinese characters.
         dense_weights / dense_weights_other: weight of each embedder's z-score.
         candidates: how many candidates each signal proposes.
-        context_weight: when a loose question (below) tells before it asks
+        context_weight: when a question tells before it asks
             (``focus_clause``), the BM25 weight of words found only outside
-            the clause that asks. It applies in full to a fully loose
-            question, in part within the band, not at all above it: in
-            DRCD's questions, written from their passages, the other clauses
-            are conditions that pick the passage ("在波密拉颱風侵襲後，木造房屋
-            多改為哪種結構"), and weighing them down everywhere cost 0.0009 at R@1.
+            the clause that asks. It applies in full when the other clauses
+            tell a story (``tells_a_story``: "照片被人做成假的裸照，誰可以…"),
+            else as much as the question is loose (below). In DRCD's
+            questions, written from their passages, the other clauses are
+            conditions that pick the passage ("在波密拉颱風侵襲後，木造房屋多改為
+            哪種結構"): weighing them down everywhere cost 0.0009 at R@1.
+        focus_dense: for a question that tells a story, the share of the
+            asking clause's own vector in the query vector (the rest is the
+            whole question's), so the story does not decide the passage.
         script_groups: for a question with no Chinese, standardise dense
             scores separately among Latin-script and other chunks, so English
             text does not win by being English.
@@ -82,6 +86,7 @@ class RetrievalSettings:
     lexical_band: tuple[float, float] = (0.1, 0.4)
     candidates: int = 100
     context_weight: float = 0.5
+    focus_dense: float = 0.3
     script_groups: bool = True
     boilerplate_penalty: float = 1.0
 
@@ -138,6 +143,20 @@ _ASKS = re.compile(r"誰|谁|哪|什麼|什么|如何|怎麼|怎么|怎樣|怎�
                    r"有沒有|有没有|[?？]|\b(?:who|whom|what|which|how|where|when|why|can|could|should|is|are|do|"
                    r"does)\b", re.IGNORECASE)
 _CLAUSES = re.compile(r"[，,；;。!！]+|\.(?:\s+|$)")
+
+
+# A story told before the question: something was done to someone ("照片被人做成…",
+# "有人把…", "was turned into"). 被 as in 被害人 (victim), 被稱為 (is called) is not one.
+_STORY = re.compile(r"被(?!害|稱|称|譽|誉|視|视|認|认|列|歸|归|選|选|命名|評|评|封|授)|遭|有人|"
+                    r"\b(?:someone|somebody)\b|\b(?:was|were|got)\s+\w+(?:ed|en)\b", re.IGNORECASE)
+
+
+def tells_a_story(question: str) -> bool:
+    """Whether a clause other than the one that asks tells what happened to someone."""
+    focus = focus_clause(question)
+    if focus is None:
+        return False
+    return any(_STORY.search(p) for p in _CLAUSES.split(question) if p.strip() and p.strip() != focus)
 
 
 def focus_clause(question: str) -> str | None:
@@ -232,6 +251,15 @@ class Index:
         if hit is not None:
             return hit
         vecs = [e.embed_queries([query])[0] for e in self.embedders]
+        # a story told before the question: blend in the vector of the ask
+        share = self.settings.focus_dense if tells_a_story(query) else 0.0
+        if share > 0:
+            focus = focus_clause(query)
+            mixed = []
+            for e, v in zip(self.embedders, vecs):
+                m = (1 - share) * v + share * e.embed_queries([focus])[0]
+                mixed.append((m / max(float(np.linalg.norm(m)), 1e-12)).astype(np.float32))
+            vecs = mixed
         with self._qcache_lock:
             self._qcache[query] = vecs
             while len(self._qcache) > 256:
@@ -268,7 +296,8 @@ class Index:
                                      or [np.zeros(0, np.int64)])
         bm = self.bm25.scores(query)
         lexical = self.lexical_match(query, bm, allowed)
-        bm = self.lexical_scores(query, self.loose_share(query, lexical), bm)
+        focus_strength = 1.0 if tells_a_story(query) else self.loose_share(query, lexical)
+        bm = self.lexical_scores(query, focus_strength, bm)
         qvecs = qvecs if qvecs is not None else self.query_vectors(query)
         bw, dw = self.weights(query, lexical)
         c = min(s.candidates, n)

@@ -77,6 +77,18 @@ def test_help_seeking_teacher_question_is_answered_not_refused(seed_index):
     assert a.passages
 
 
+@pytest.mark.parametrize("question", [
+    "學生的照片被人用AI做成假的裸照，誰可以協助把影像下架？",  # the app's first example for teachers
+    "A student's photo was turned into a fake nude with AI. Who can take it down?",
+])
+def test_a_teachers_story_then_question_is_answered_with_the_takedown_passages(seed_index, question):
+    """The story's words (photo, nude) must not outweigh the ask: who takes it down."""
+    a = answer_with(seed_index, question)
+    assert a.status == "answered"
+    who = ("iWIN", "Take It Down", "衛福部")
+    assert any(w in q.text for q in a.quotes[:2] for w in who), [q.text[:40] for q in a.quotes]
+
+
 def test_out_of_scope_questions_are_not_found(seed_index):
     for q in ("今天台北的天氣如何？", "How do I bake sourdough bread?"):
         a = answer_with(seed_index, q)

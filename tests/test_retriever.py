@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.retriever import Index, RetrievalSettings, focus_clause
+from qa.retriever import Index, RetrievalSettings, focus_clause, tells_a_story
 
 PLAIN = "學生的照片被人拿去用電腦改成假的裸照，做這種事犯法嗎？"  # a teacher's words
 EXACT = "刑法第319條之4所設之電腦合成製作不實性影像罪"  # the document's words
@@ -71,3 +71,15 @@ def test_told_words_count_less_only_for_loose_questions(fake_store):
     # the asking clause's words count in full, the story's at context_weight
     assert np.all(half <= plain + 1e-4) and np.all(half >= asked - 1e-4)
     assert np.any(half < plain - 1e-3)
+
+
+@pytest.mark.parametrize("question, story", [
+    ("學生的照片被人用AI做成假的裸照，誰可以協助把影像下架？", True),
+    ("有人把我女兒的照片傳到網路上，可以向哪裡檢舉？", True),
+    ("A student's photo was turned into a fake nude with AI. Who can take it down?", True),
+    ("法務部與iWIN合作下架被害人影像，是在哪一場會議中決議的？", False),  # 被害人 is a noun
+    ("在波密拉颱風侵襲後，木造房屋多改為哪種結構", False),  # a condition, not a story
+    ("刑法哪一條處罰電腦合成製作不實性影像？", False),
+])
+def test_a_story_is_something_done_to_someone_before_the_ask(question, story):
+    assert tells_a_story(question) is story
