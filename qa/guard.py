@@ -476,9 +476,9 @@ _LEAD_NOUN = _c(r"(?:undress\w*|nudif\w*|deep\s*nudes?|x-?ray|deep\s*fakes?|face
                 r"深伪|深度伪造)(?:的)?\s*(?:apps?|applications?|tools?|sites?|websites?|bots?|"
                 r"software|services?|generators?|programs?|platforms?|technology|ai|app|软件|软体|工具|网站|程式|应用|"
                 r"技术|服务|平台)(?![a-z])"
-                # the product DeepNude as the subject: "DeepNude用的是哪種演算法", "DeepNude was taken down"
-                r"|deep\s*nudes?\s*(?=用|使用|采用|运用|是|的|在|会|能|可以|如何|怎|为什么|被|背后|"
-                r"(?:is|was|uses?|used|works?|worked|became|had|has)(?![a-z]))")
+                # the product DeepNude described, not ordered: "DeepNude用的是哪種演算法",
+                # "DeepNude是…", "DeepNude被下架", "DeepNude was taken down" (not "DeepNude能把…脫衣")
+                r"|deep\s*nudes?\s*(?=是|的|被|背后|(?:使|采|运)?用的|(?:is|was|became)(?![a-z]))")
 
 # Search-engine style queries: a strong term next to download/link words, no question.
 _ACQUIRE_NOUN = _c(_any(
@@ -541,7 +541,6 @@ _HELP = _c(_any(
         "申诉", "求助", "求救", "(?:协助|帮助)(?!我)", "受害", "被害", "法律", "法规", "法条", "法院", "律师",
         "条例", "刑法", "民法", r"第\d+条", "处罚", "罚", "刑责", "刑期", "徒刑", "判刑", "会被判", "判几年",
         "违法", "犯法", "犯罪", "触法", "合法", "罪", "定义", "界定", "什么是", "是什么", "意思", "指的是",
-        "指什么", "是指", "所指", "讲清楚", "说清楚",
         "算是", "算不算", "属于", "视为", "认定", "统计", "数据", "多少", "几件", "几成", "比例", "趋势", "哈希",
         "杂凑", "iwin", "ncmec", "iwf", "take it down", "责任", "防制", "防治", "加害者", "加害人", "犯人",
         "散布者", r"(?<!\d)(?:165|113)(?!\d)"),  # Taiwan's anti-fraud and protection hotlines

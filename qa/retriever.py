@@ -139,15 +139,16 @@ def check_question(question: object) -> str:
 
 
 # What marks the clause that asks: question words and question marks.
-_ASKS = re.compile(r"誰|谁|哪|什麼|什么|如何|怎麼|怎么|怎樣|怎样|為什麼|为什么|為何|为何|多少|幾|几|嗎|吗|是否|"
+_ASKS = re.compile(r"誰|谁|哪|什麼|什么|甚麼|甚么|如何|怎麼|怎么|怎樣|怎样|為什麼|为什么|為何|为何|多少|[幾几](?!乎)|嗎|吗|是否|"
                    r"有沒有|有没有|[?？]|\b(?:who|whom|what|which|how|where|when|why|can|could|should|is|are|do|"
                    r"does)\b", re.IGNORECASE)
-_CLAUSES = re.compile(r"[，,；;。!！]+|\.(?:\s+|$)")
+_CLAUSES = re.compile(r"[，,；;。!！]+|\.(?:\s+|$)|(?<=[？?])")  # a question mark ends a clause and stays in it
 
 
 # A story told before the question: something was done to someone ("照片被人做成…",
-# "有人把…", "was turned into"). 被 as in 被害人 (victim), 被稱為 (is called) is not one.
-_STORY = re.compile(r"被(?!害|稱|称|譽|誉|視|视|認|认|列|歸|归|選|选|命名|評|评|封|授)|遭|有人|"
+# "有人把…", "was turned into"). 被 as in 被害人 (victim), 被告 (defendant), 被動
+# (passive) or 被稱為 (is called) is not one.
+_STORY = re.compile(r"被(?!害|告|動|动|稱|称|譽|誉|視|视|認|认|列|歸|归|選|选|命名|評|评|封|授)|遭|有人|"
                     r"\b(?:someone|somebody)\b|\b(?:was|were|got)\s+\w+(?:ed|en)\b", re.IGNORECASE)
 
 

@@ -56,6 +56,9 @@ def test_lexical_match_is_low_for_plain_words_and_high_for_the_documents_words(f
     ("刑法哪一條處罰電腦合成製作不實性影像？", None),  # one clause
     ("誰可以下架，又可以向哪裡檢舉？", None),  # every clause asks
     ("深偽影像，下架機制", None),  # no clause asks
+    ("幾乎所有人都被騙了，到底發生了甚麼事", "到底發生了甚麼事"),  # 幾乎 is "almost"; 甚麼 asks
+    ("被告在一審判決後，可以上訴嗎？", "可以上訴嗎？"),
+    ("照片被做成假的裸照了嗎？是誰做的？", None),  # a question mark ends a clause: both ask
 ])
 def test_focus_clause_is_the_clause_that_asks(question, focus):
     assert focus_clause(question) == focus
@@ -79,6 +82,7 @@ def test_told_words_count_less_only_for_loose_questions(fake_store):
     ("A student's photo was turned into a fake nude with AI. Who can take it down?", True),
     ("法務部與iWIN合作下架被害人影像，是在哪一場會議中決議的？", False),  # 被害人 is a noun
     ("在波密拉颱風侵襲後，木造房屋多改為哪種結構", False),  # a condition, not a story
+    ("被告在一審判決後，可以上訴嗎？", False),  # 被告: the defendant
     ("刑法哪一條處罰電腦合成製作不實性影像？", False),
 ])
 def test_a_story_is_something_done_to_someone_before_the_ask(question, story):

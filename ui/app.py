@@ -809,12 +809,12 @@ def prune_finished_sessions(q: Any) -> int:
 async def _prune_forever(app) -> None:
     while True:
         await asyncio.sleep(PRUNE_EVERY_S)
-        q = getattr(app.get_blocks(), "_queue", None)
-        if q is not None:
-            try:
+        try:
+            q = getattr(app.get_blocks(), "_queue", None)
+            if q is not None:
                 prune_finished_sessions(q)
-            except Exception:  # noqa: BLE001 - housekeeping must not stop the server
-                log.exception("could not prune finished sessions")
+        except Exception:  # noqa: BLE001 - housekeeping must not stop the server
+            log.exception("could not prune finished sessions")
 
 
 @contextlib.asynccontextmanager
