@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from index.lexical import tokens
 from qa import guard
 from qa.abstain import confidence, features
 from qa.extract import ExtractSettings, assemble, score_sentences
@@ -45,16 +44,6 @@ class AnswerSettings:
     extract: ExtractSettings = ExtractSettings()
 
 
-def _coverage(index: Index, question: str, text: str) -> float:
-    q = set(tokens(question))
-    idf = index.bm25.idf_of(list(q))
-    total = sum(idf.values())
-    if total <= 0:
-        return 0.0
-    t = set(tokens(text))
-    return sum(w for tok, w in idf.items() if tok in t) / total
-
-
 def safety_passages(index: Index, k: int = 4) -> list[Passage]:
     """The passages on the law and on reporting and takedown, best first, no duplicates.
 
@@ -75,6 +64,13 @@ def _find_safety_passages(index: Index, k: int) -> list[Passage]:
         seen.update(p.chunk_id for p in fresh)
         out.extend(fresh)
     return out[:k]
+
+
+def warm_up(index: Index) -> None:
+    """Answer once, and find the refusal passages, so that the next answer is
+    timed (or waited for) without the engines' first-call setup (about 0.8 s)."""
+    answer_with(index, "warm-up 暖身")
+    safety_passages(index)
 
 
 @dataclass
@@ -107,7 +103,7 @@ def gather_evidence(index: Index, q: str, settings: AnswerSettings = AnswerSetti
     )
     top = int(order[0])
     dense = [float(signals[f"dense{i}"][top]) for i in range(len(index.dense))]
-    feats = features(q, _coverage(index, q, rows[0].text), scored[0].coverage if scored else 0.0, dense)
+    feats = features(q, index.coverage(q, rows[0].text), scored[0].coverage if scored else 0.0, dense)
     return Evidence(passages, rows, scored, feats)
 
 

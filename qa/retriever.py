@@ -152,12 +152,14 @@ _STORY = re.compile(r"被(?!害|告|動|动|稱|称|譽|誉|視|视|認|认|列|
                     r"\b(?:someone|somebody)\b|\b(?:was|were|got)\s+\w+(?:ed|en)\b", re.IGNORECASE)
 
 
-def tells_a_story(question: str) -> bool:
-    """Whether a clause other than the one that asks tells what happened to someone."""
-    focus = focus_clause(question)
-    if focus is None:
-        return False
-    return any(_STORY.search(p) for p in _CLAUSES.split(question) if p.strip() and p.strip() != focus)
+def _asking_clause(question: str) -> tuple[list[str], int | None]:
+    """The question's clauses, and the number of the last one that asks when
+    some other clause does not (None otherwise)."""
+    parts = [p.strip() for p in _CLAUSES.split(question) if p.strip()]
+    asking = [i for i, p in enumerate(parts) if _ASKS.search(p)]
+    if len(parts) < 2 or not asking or len(asking) == len(parts):
+        return parts, None
+    return parts, asking[-1]
 
 
 def focus_clause(question: str) -> str | None:
@@ -168,13 +170,17 @@ def focus_clause(question: str) -> str | None:
     the ask ("who can take it down") in retrieval; the clause that asks is the
     last one with a question word, if some clause has none.
     """
-    parts = [p.strip() for p in _CLAUSES.split(question) if p.strip()]
-    if len(parts) < 2:
-        return None
-    asking = [p for p in parts if _ASKS.search(p)]
-    if not asking or len(asking) == len(parts):
-        return None
-    return asking[-1]
+    parts, i = _asking_clause(question)
+    return None if i is None else parts[i]
+
+
+def _tells(parts: list[str], i: int | None) -> bool:
+    return i is not None and any(_STORY.search(p) for j, p in enumerate(parts) if j != i)
+
+
+def tells_a_story(question: str) -> bool:
+    """Whether a clause other than the one that asks tells what happened to someone."""
+    return _tells(*_asking_clause(question))
 
 
 def _latin_share(text: str) -> float:
@@ -253,12 +259,12 @@ class Index:
             return hit
         vecs = [e.embed_queries([query])[0] for e in self.embedders]
         # a story told before the question: blend in the vector of the ask
-        share = self.settings.focus_dense if tells_a_story(query) else 0.0
-        if share > 0:
-            focus = focus_clause(query)
+        share = self.settings.focus_dense
+        parts, i = _asking_clause(query)
+        if share > 0 and _tells(parts, i):
             mixed = []
             for e, v in zip(self.embedders, vecs):
-                m = (1 - share) * v + share * e.embed_queries([focus])[0]
+                m = (1 - share) * v + share * e.embed_queries([parts[i]])[0]
                 mixed.append((m / max(float(np.linalg.norm(m)), 1e-12)).astype(np.float32))
             vecs = mixed
         with self._qcache_lock:
@@ -297,8 +303,7 @@ class Index:
                                      or [np.zeros(0, np.int64)])
         bm = self.bm25.scores(query)
         lexical = self.lexical_match(query, bm, allowed)
-        focus_strength = 1.0 if tells_a_story(query) else self.loose_share(query, lexical)
-        bm = self.lexical_scores(query, focus_strength, bm)
+        bm = self.lexical_scores(query, self.loose_share(query, lexical), bm)
         qvecs = qvecs if qvecs is not None else self.query_vectors(query)
         bw, dw = self.weights(query, lexical)
         c = min(s.candidates, n)
@@ -340,33 +345,36 @@ class Index:
         return cand, fused.astype(np.float32), signals
 
     def lexical_scores(self, query: str, loose: float = 1.0, plain: np.ndarray | None = None) -> np.ndarray:
-        """BM25 of every chunk; for a loose question that tells before it asks,
-        words found only outside the asking clause count less (``context_weight``,
-        in full when ``loose`` is 1). ``plain``: the question's BM25 if known."""
-        focus = focus_clause(query)
-        w = 1.0 - loose * (1.0 - self.settings.context_weight)
-        if focus is None or w >= 1.0:
+        """BM25 of every chunk. For a question that tells before it asks, words
+        found only outside the asking clause count less: ``context_weight`` when
+        the other clauses tell a story, else in proportion to ``loose``
+        (``loose_share``). ``plain``: the question's BM25 if known."""
+        parts, i = _asking_clause(query)
+        w = 1.0 - (1.0 if _tells(parts, i) else loose) * (1.0 - self.settings.context_weight)
+        if i is None or w >= 1.0:
             return plain if plain is not None else self.bm25.scores(query)
-        asked = set(tokens(focus))
+        asked = set(tokens(parts[i]))
         told = [t for t in set(tokens(query)) if t not in asked]
         return self.bm25.scores_of(list(asked)) + np.float32(w) * self.bm25.scores_of(told)
 
+    def coverage(self, query: str, text: str) -> float:
+        """Share of the query's idf weight (its unigrams and bigrams) found in ``text``."""
+        idf = self.bm25.idf_of(tokens(query))
+        total = sum(idf.values())
+        if total <= 0:
+            return 0.0
+        have = set(tokens(text))
+        return sum(w for t, w in idf.items() if t in have) / total
+
     def lexical_match(self, query: str, bm: np.ndarray, allowed: np.ndarray | None = None) -> float:
-        """Share of the query's idf weight (its unigrams and bigrams) found in its best BM25 chunk."""
+        """``coverage`` of the query's best BM25 chunk (among ``allowed`` ones if given)."""
         if allowed is not None:
             if len(allowed) == 0:
                 return 0.0
             top = int(allowed[np.argmax(bm[allowed])])
         else:
             top = int(np.argmax(bm))
-        if bm[top] <= 0:
-            return 0.0
-        idf = self.bm25.idf_of(tokens(query))
-        total = sum(idf.values())
-        if total <= 0:
-            return 0.0
-        have = set(tokens(self.chunks[top].text))
-        return sum(w for t, w in idf.items() if t in have) / total
+        return self.coverage(query, self.chunks[top].text) if bm[top] > 0 else 0.0
 
     def loose_share(self, query: str, lexical: float) -> float:
         """How loose a question is, 0 to 1: 0 for a question not written in

@@ -66,11 +66,11 @@ def test_focus_clause_is_the_clause_that_asks(question, focus):
 
 def test_told_words_count_less_only_for_loose_questions(fake_store):
     idx = Index(fake_store)
-    q = "學生的照片被人用AI做成假的裸照，誰可以協助把影像下架？"
+    q = "AI畫出來的小孩根本不存在，為什麼還算是問題？"  # tells, but no story: by looseness
     plain = idx.bm25.scores(q)
     np.testing.assert_array_equal(idx.lexical_scores(q, loose=0.0), plain)
     half = idx.lexical_scores(q, loose=1.0)
-    asked = idx.bm25.scores("誰可以協助把影像下架？")
+    asked = idx.bm25.scores("為什麼還算是問題？")
     # the asking clause's words count in full, the story's at context_weight
     assert np.all(half <= plain + 1e-4) and np.all(half >= asked - 1e-4)
     assert np.any(half < plain - 1e-3)
@@ -87,3 +87,12 @@ def test_told_words_count_less_only_for_loose_questions(fake_store):
 ])
 def test_a_story_is_something_done_to_someone_before_the_ask(question, story):
     assert tells_a_story(question) is story
+
+
+def test_a_story_weighs_its_words_down_however_tight_the_question(fake_store):
+    idx = Index(fake_store)
+    q = "學生的照片被人用AI做成假的裸照，誰可以協助把影像下架？"
+    plain, asked = idx.bm25.scores(q), idx.bm25.scores("誰可以協助把影像下架？")
+    story = idx.lexical_scores(q, loose=0.0)
+    assert np.all(story >= asked - 1e-4) and np.any(story < plain - 1e-3)
+    np.testing.assert_allclose(story, idx.lexical_scores(q, loose=1.0))

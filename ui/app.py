@@ -860,9 +860,11 @@ def launch(store: str | Path | None = None, host: str = "127.0.0.1", port: int =
 
     Returns (demo, local URL) once the server runs; blocks unless ``prevent_thread_lock``.
     """
+    from qa.answerer import warm_up
+
     store = Path(store) if store is not None else DEFAULT_STORE
     demo = queue(build_demo(store))
-    warm_up(open_index(store))
+    warm_up(open_index(store))  # the first person does not wait for the engines' setup
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=quiet, **launch_options(store, host, port, sessions))
     if not isinstance(getattr(demo.server_app, "middleware_stack", None), WebGuard):
         demo.close()  # never serve without the guard (its lifespan did not run)
@@ -870,15 +872,6 @@ def launch(store: str | Path | None = None, host: str = "127.0.0.1", port: int =
     if not prevent_thread_lock:
         demo.block_thread()
     return demo, url
-
-
-def warm_up(index: Index) -> None:
-    """Answer once before serving, so the first person does not wait for the
-    engines' first-call setup (about 0.8 s) or the refusal passages."""
-    from qa.answerer import answer_with, safety_passages
-
-    answer_with(index, "warm-up 暖身")
-    safety_passages(index)
 
 
 _DEMO: gr.Blocks | None = None
