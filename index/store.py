@@ -44,6 +44,7 @@ from index.chunk import CHUNKER_VERSION, Chunk, chunk_document, line_locator
 from index.clean import CLEANER_VERSION, clean
 from index.embed import Embedder, get_embedder
 from index.lexical import BM25
+from index.threads import ensure_configured
 from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, UnreadableFile, UnsupportedFile
 
 log = logging.getLogger(__name__)
@@ -238,9 +239,17 @@ def read_jsonl(data: bytes) -> list[dict]:
     return [json.loads(line) for line in data.decode("utf-8").split("\n") if line.strip()]
 
 
+def _faiss():
+    """The faiss module, loaded after the engines' thread settings are chosen (index/threads.py)."""
+    ensure_configured()
+    import faiss
+
+    return faiss
+
+
 def read_faiss(data: bytes):
     """A FAISS index from verified bytes."""
-    import faiss
+    faiss = _faiss()
 
     return faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
 
@@ -299,7 +308,7 @@ def _text_key(text: str) -> str:
 
 
 def _make_faiss(kind: str, dim: int, vectors: np.ndarray):
-    import faiss
+    faiss = _faiss()
 
     index = faiss.index_factory(dim, kind, faiss.METRIC_INNER_PRODUCT)
     if not index.is_trained:
@@ -470,7 +479,7 @@ def build(
 
 def _write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
                    report, previous: str | None = None) -> None:
-    import faiss
+    faiss = _faiss()
 
     def dumps(obj) -> str:
         return json.dumps(obj, ensure_ascii=False, default=str)

@@ -183,6 +183,27 @@ def tells_a_story(question: str) -> bool:
     return _tells(*_asking_clause(question))
 
 
+# The embedders read at most this many characters of a question (and the
+# e5 engine at most ``index.embed.QUERY_TOKENS`` tokens of them): the cost of
+# a query vector grows with its length, and a question longer than this is a
+# story with a question in it.
+EMBED_CHARS = 240
+
+
+def embedding_text(question: str, budget: int = EMBED_CHARS) -> str:
+    """What of ``question`` the embedders read: all of it when short; else the
+    last clause that asks and the text before it, ``budget`` characters in
+    all (the head when no clause asks)."""
+    if len(question) <= budget:
+        return question
+    asks = list(_ASKS.finditer(question))
+    if not asks:
+        return question[:budget]
+    end = _CLAUSES.search(question, asks[-1].end())
+    end = end.end() if end else len(question)
+    return question[max(0, end - budget):end]
+
+
 def _latin_share(text: str) -> float:
     letters = [ch for ch in text if ch.isalpha()]
     return sum(1 for ch in letters if ch.isascii()) / len(letters) if letters else 0.0
@@ -257,10 +278,11 @@ class Index:
             hit = self._qcache.get(query)
         if hit is not None:
             return hit
-        vecs = [e.embed_queries([query])[0] for e in self.embedders]
+        text = embedding_text(query)
+        vecs = [e.embed_queries([text])[0] for e in self.embedders]
         # a story told before the question: blend in the vector of the ask
         share = self.settings.focus_dense
-        parts, i = _asking_clause(query)
+        parts, i = _asking_clause(text)
         if share > 0 and _tells(parts, i):
             mixed = []
             for e, v in zip(self.embedders, vecs):
@@ -280,7 +302,7 @@ class Index:
         if self._sentence_qvec_index is not None:
             q = qvecs[self._sentence_qvec_index]
         else:
-            q = self._sentence_embedder.embed_queries([query])[0]
+            q = self._sentence_embedder.embed_queries([embedding_text(query)])[0]
         a, b = self.sentence_base[chunk], self.sentence_base[chunk + 1]
         return self.sentence_vectors[a:b].astype(np.float32) @ q
 
