@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import hostile  # noqa: E402
 
 from qa.answerer import answer_with, warm_up  # noqa: E402
-from qa.errors import InvalidQuestion  # noqa: E402
+from index.errors import InvalidQuestion  # noqa: E402
 from qa.evaluate import load_items  # noqa: E402
 from qa.retriever import MAX_QUESTION_CHARS, open_index  # noqa: E402
 

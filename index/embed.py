@@ -27,7 +27,7 @@ import numpy as np
 
 from index.safetext import engine_text
 from index.threads import ensure_configured
-from qa.errors import EmbedderUnavailable
+from index.errors import EmbedderUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from qa.errors import UnreadableFile, UnsupportedFile
+from index.errors import UnreadableFile, UnsupportedFile
 
 log = logging.getLogger(__name__)
 

@@ -45,11 +45,17 @@ from index.clean import CLEANER_VERSION, clean
 from index.embed import Embedder, get_embedder
 from index.lexical import BM25
 from index.threads import ensure_configured
-from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, UnreadableFile, UnsupportedFile
+from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, UnreadableFile, UnsupportedFile
 
 log = logging.getLogger(__name__)
 
 STORE_FORMAT = 1
+DEFAULT_STORE = ".verbatim/store"
+
+
+def default_store() -> Path:
+    """The store used when none is named: ``$VERBATIM_STORE`` (read at the call, not at import) or ``.verbatim/store``."""
+    return Path(os.environ.get("VERBATIM_STORE") or DEFAULT_STORE)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 

@@ -4,38 +4,29 @@
     >>> answer("刑法哪一條處罰電腦合成製作不實性影像？").quotes[0].text
 
 Nothing heavy happens at import: the store and the models load on first use
-and are cached.
+and are cached. The errors live in ``index.errors`` (a leaf module both sides
+import) and are re-exported here.
 """
 
-from qa.errors import (
+from index.errors import (
+    EmptyQuestion,
     IndexCorrupt,
     IndexLocked,
     IndexMismatch,
     IndexNotFound,
     InvalidQuestion,
+    QuestionTooLong,
+    UnknownSource,
     UnreadableFile,
     UnsupportedFile,
     VerbatimError,
 )
+from qa.answerer import answer
 from qa.records import Answer, Passage, Quote
-
-
-
-
-def __getattr__(name):
-    # Lazy, so that ``index`` can import ``qa.errors`` without loading the
-    # whole question-answering side (and without an import cycle).
-    if name == "answer":
-        from qa.answerer import answer
-
-        return answer
-    if name == "retrieve":
-        from qa.retriever import retrieve
-
-        return retrieve
-    raise AttributeError(f"module 'qa' has no attribute {name!r}")
+from qa.retriever import retrieve
 
 __all__ = [
-    "answer", "retrieve", "Answer", "Passage", "Quote", "VerbatimError", "InvalidQuestion",
-    "IndexNotFound", "IndexMismatch", "IndexCorrupt", "IndexLocked", "UnsupportedFile", "UnreadableFile",
+    "answer", "retrieve", "Answer", "Passage", "Quote", "VerbatimError", "InvalidQuestion", "EmptyQuestion",
+    "QuestionTooLong", "UnknownSource", "IndexNotFound", "IndexMismatch", "IndexCorrupt", "IndexLocked",
+    "UnsupportedFile", "UnreadableFile",
 ]

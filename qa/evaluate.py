@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.answerer import AnswerSettings, answer_with, warm_up
-from qa.errors import InvalidQuestion
+from index.errors import InvalidQuestion
 from qa.retriever import Index
 
 ANSWERABLE = {"fact", "definition", "law", "paraphrase", "crosslingual"}

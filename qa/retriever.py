@@ -23,14 +23,13 @@ import numpy as np
 
 from index.embed import get_embedder
 from index.lexical import BM25, tokens
-from index.store import read_faiss, read_jsonl, read_manifest, read_npy, read_verified
-from qa.errors import IndexCorrupt, IndexMismatch, InvalidQuestion
+from index.store import default_store, read_faiss, read_jsonl, read_manifest, read_npy, read_verified
+from index.errors import EmptyQuestion, IndexCorrupt, IndexMismatch, InvalidQuestion, QuestionTooLong, UnknownSource
 from qa.records import Passage
 
 log = logging.getLogger(__name__)
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
-DEFAULT_STORE = Path(os.environ.get("VERBATIM_STORE", ".verbatim/store"))
 MAX_QUESTION_CHARS = 2000
 BOILERPLATE = ("list", "reference")  # chunk kinds that never outrank prose nor become quotes
 
@@ -125,16 +124,17 @@ def check_question(question: object) -> str:
         raise InvalidQuestion(f"the question must be text, got {type(question).__name__}")
     q = question.strip()
     if not q:
-        raise InvalidQuestion("the question is empty: type a question about the documents")
+        raise EmptyQuestion("the question is empty: type a question about the documents")
     if len(q) > MAX_QUESTION_CHARS:
-        raise InvalidQuestion(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}")
+        raise QuestionTooLong(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}",
+                              len(q), MAX_QUESTION_CHARS)
     try:
         q.encode("utf-8")
     except UnicodeEncodeError as e:  # the text pipeline (OpenCC, tokenizers) needs encodable text
         raise InvalidQuestion(f"the question contains an invalid character (U+{ord(q[e.start]):04X}, a lone "
                               f"surrogate) at position {e.start + 1}: retype the question") from None
     if not any(ch.isalnum() for ch in q):
-        raise InvalidQuestion("the question has no words in it: ask in words, e.g. 誰可以協助下架？")
+        raise EmptyQuestion("the question has no words in it: ask in words, e.g. 誰可以協助下架？")
     return q
 
 
@@ -316,11 +316,11 @@ class Index:
         allowed = None
         if sources:
             if isinstance(sources, str) or not all(isinstance(x, str) for x in sources):
-                raise InvalidQuestion("sources must be a list of document names")
+                raise UnknownSource("sources must be a list of document names")
             sources = list(dict.fromkeys(sources))
             unknown = [x for x in sources if x not in self.docs]
             if unknown:
-                raise InvalidQuestion(f"unknown document(s) {unknown}; known: {sorted(self.docs)}")
+                raise UnknownSource(f"unknown document(s) {unknown}; known: {sorted(self.docs)}")
             allowed = np.concatenate([self._by_source[x] for x in sources if x in self._by_source]
                                      or [np.zeros(0, np.int64)])
         bm = self.bm25.scores(query)
@@ -450,7 +450,7 @@ def open_index(store: str | Path | None = None) -> Index:
     Raises:
         IndexNotFound, IndexCorrupt, IndexMismatch.
     """
-    path = Path(store) if store is not None else DEFAULT_STORE
+    path = Path(store) if store is not None else default_store()
     try:
         current = (path / "CURRENT").read_text("utf-8").strip()
     except OSError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from pathlib import Path
 
@@ -53,3 +54,23 @@ def seed_index(seed_store):
     from qa.retriever import open_index
 
     return open_index(seed_store)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served(store, **settings):
+    """The app on ``store``, served in this process on a free loopback port: yields (demo, base URL)."""
+    from ui.server import ServeSettings, launch
+
+    settings.setdefault("port", free_port())
+    demo, url = launch(ServeSettings(store=Path(store), host="127.0.0.1", quiet=True, **settings),
+                       prevent_thread_lock=True)
+    try:
+        yield demo, url.rstrip("/")
+    finally:
+        demo.close()

@@ -29,7 +29,7 @@ import pytest
 from index import loaders
 from index.clean import clean
 from index.store import IndexSettings, build, read_manifest, verify_file
-from qa.errors import UnreadableFile
+from index.errors import UnreadableFile
 from qa.retriever import Index, RetrievalSettings
 from tests.test_loaders import build_pdf, encrypt_pdf
 
@@ -180,7 +180,7 @@ def _verbatim_command() -> list[str]:
     exe = Path(sys.executable).parent / "verbatim"
     if exe.exists():
         return [str(exe)]
-    return [sys.executable, "-c", "import sys; from qa.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from ui.cli import main; sys.exit(main())"]
 
 
 @dataclass

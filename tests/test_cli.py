@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa.cli import main
+from ui.cli import main
 from tests.conftest import DEV, SEEDS
 
 

@@ -28,7 +28,7 @@ import pytest
 
 import qa.retriever as retriever
 from index.store import IndexSettings, build, read_manifest, store_lock
-from qa.errors import IndexCorrupt, IndexLocked, IndexNotFound
+from index.errors import IndexCorrupt, IndexLocked, IndexNotFound
 from qa.retriever import Index, open_index
 from tests.conftest import ROOT, SEEDS
 
@@ -46,7 +46,7 @@ import json, os, signal, sys, time, traceback
 import faiss, numpy
 import index.loaders, index.store
 from index.store import IndexSettings, build
-from qa.errors import VerbatimError
+from index.errors import VerbatimError
 
 WATCHED = ("open", "os.rename", "os.mkdir", "os.remove", "os.rmdir", "shutil.rmtree")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -655,7 +655,7 @@ def _wait_for(cond, message: str, timeout: float = 30) -> None:
 
 
 def _cli_index(folder: Path, store: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "qa.cli", "index", str(folder), "--store", str(store),
+    return [sys.executable, "-m", "ui.cli", "index", str(folder), "--store", str(store),
             "--embedder", "hash:64", "--sentence-embedder", "none", *extra]
 
 

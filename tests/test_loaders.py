@@ -17,7 +17,7 @@ import pytest
 
 from index import loaders
 from index.loaders import RawDocument, discover, load
-from qa.errors import UnreadableFile, UnsupportedFile
+from index.errors import UnreadableFile, UnsupportedFile
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 TIMEOUT = 5.0

