@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.drcd import build_store, load_drcd  # noqa: E402
-from index.store import IndexSettings, build  # noqa: E402
+from index.build import build  # noqa: E402
+from index.store import IndexSettings  # noqa: E402
 from qa.abstain import CALIBRATION_PATH  # noqa: E402
 from qa.answerer import gather_evidence  # noqa: E402
 from qa.evaluate import ANSWERABLE, load_items  # noqa: E402

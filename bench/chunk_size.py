@@ -24,7 +24,8 @@ from bench.drcd import load_drcd  # noqa: E402
 from index.chunk import chunk_document  # noqa: E402
 from index.clean import clean  # noqa: E402
 from index.lexical import BM25  # noqa: E402
-from index.store import IndexSettings, build  # noqa: E402
+from index.build import build  # noqa: E402
+from index.store import IndexSettings  # noqa: E402
 from qa.evaluate import evaluate, load_items  # noqa: E402
 from qa.retriever import Index  # noqa: E402
 

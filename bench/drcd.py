@@ -31,7 +31,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.store import IndexSettings, build  # noqa: E402
+from index.build import build  # noqa: E402
+
+from index.store import IndexSettings  # noqa: E402
 from qa.answerer import answer_with  # noqa: E402
 from qa.retriever import Index  # noqa: E402
 

@@ -69,7 +69,8 @@ def throughput(paragraphs: list[str]) -> dict:
 
 def one(size: int, data: Path, faiss_index: str = "Flat") -> dict:
     import index.embed as embed_mod
-    from index.store import IndexSettings, build
+    from index.build import build
+    from index.store import IndexSettings
     from qa.answerer import answer_with
     from qa.retriever import Index
 

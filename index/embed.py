@@ -25,9 +25,9 @@ from typing import Protocol
 
 import numpy as np
 
+from index.errors import EmbedderUnavailable
 from index.safetext import engine_text
 from index.threads import ensure_configured
-from index.errors import EmbedderUnavailable
 
 log = logging.getLogger(__name__)
 

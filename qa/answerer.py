@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +48,7 @@ def safety_passages(index: Index, k: int = 4) -> list[Passage]:
 
     They depend only on the store, so they are found once per opened store.
     """
-    cache = index.__dict__.setdefault("_safety_passages", {})
+    cache = index._safety
     if k not in cache:
         cache[k] = _find_safety_passages(index, k)
     return list(cache[k])

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answerer import AnswerSettings, answer_with, warm_up
 from index.errors import InvalidQuestion
+from qa.answerer import AnswerSettings, answer_with, warm_up
 from qa.retriever import Index
 
 ANSWERABLE = {"fact", "definition", "law", "paraphrase", "crosslingual"}

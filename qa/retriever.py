@@ -11,20 +11,26 @@ the dense signals decide them.
 
 from __future__ import annotations
 
-import io
 import logging
-import os
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from index.chunk import Chunk
 from index.embed import get_embedder
-from index.lexical import BM25, tokens
-from index.store import default_store, read_faiss, read_jsonl, read_manifest, read_npy, read_verified
-from index.errors import EmptyQuestion, IndexCorrupt, IndexMismatch, InvalidQuestion, QuestionTooLong, UnknownSource
+from index.errors import (
+    EmptyQuestion,
+    IndexCorrupt,
+    IndexMismatch,
+    InvalidQuestion,
+    QuestionTooLong,
+    UnknownSource,
+)
+from index.lexical import tokens
+from index.store import DocRecord, Store, default_store, open_store
 from qa.records import Passage
 
 log = logging.getLogger(__name__)
@@ -88,29 +94,6 @@ class RetrievalSettings:
     focus_dense: float = 0.3
     script_groups: bool = True
     boilerplate_penalty: float = 1.0
-
-
-@dataclass
-class ChunkRow:
-    chunk_id: str
-    source: str
-    start: int
-    end: int
-    text: str
-    section: tuple[str, ...]
-    kind: str
-    page: int | None
-    line: int | None
-    sentences: list[tuple[int, int]]
-
-
-@dataclass
-class Document:
-    source: str
-    title: str
-    text: str
-    meta: dict
-    sha256: str
 
 
 def check_question(question: object) -> str:
@@ -213,40 +196,26 @@ class Index:
     """A store opened for reading: documents, chunks, BM25 and FAISS indexes."""
 
     def __init__(self, store_dir: str | Path, settings: RetrievalSettings = RetrievalSettings(), embedders=None):
-        self.store_dir = Path(store_dir)
-        self.version_dir, self.manifest = read_manifest(self.store_dir)
-        m = self.manifest
-        fp = m.get("settings", {})
-        self.docs: dict[str, Document] = {}
-        # every file is read once, checked against the manifest, and parsed from those bytes
-        for d in read_jsonl(read_verified(self.version_dir, m, "docs.jsonl")):
-            self.docs[d["source"]] = Document(d["source"], d["title"], d["text"], d.get("meta", {}), d["sha256"])
-        self.chunks: list[ChunkRow] = []
-        for c in read_jsonl(read_verified(self.version_dir, m, "chunks.jsonl")):
-            self.chunks.append(ChunkRow(c["chunk_id"], c["source"], c["start"], c["end"], c["text"],
-                                        tuple(c["section"]), c["kind"], c["page"], c["line"],
-                                        [tuple(s) for s in c["sentences"]]))
-        self.bm25 = BM25.load(io.BytesIO(read_verified(self.version_dir, m, "bm25.npz")))
-        specs = fp.get("embedder_specs") or fp.get("embedders") or []
-        names = fp.get("embedders") or []
-        self.specs = list(specs)
-        self.embedders = embedders if embedders is not None else [get_embedder(s) for s in specs]
-        if [e.name for e in self.embedders] != list(names):
+        self.store: Store = open_store(store_dir)
+        st = self.store
+        self.store_dir, self.version_dir, self.manifest = st.path, st.version, st.manifest
+        self.docs: dict[str, DocRecord] = st.docs
+        self.chunks: list[Chunk] = st.chunks
+        self.bm25 = st.bm25
+        self.dense = st.dense
+        self.specs = list(st.embedder_specs)
+        self.embedders = embedders if embedders is not None else [get_embedder(s) for s in self.specs]
+        if [e.name for e in self.embedders] != st.embedder_names:
             raise IndexMismatch(
-                f"store {self.store_dir} was built with embedders {names}, "
+                f"store {self.store_dir} was built with embedders {st.embedder_names}, "
                 f"but {[e.name for e in self.embedders]} are loaded: rebuild with `verbatim index --force`"
             )
-        self.dense = []
-        for i, emb in enumerate(self.embedders):
-            idx = read_faiss(read_verified(self.version_dir, m, f"dense-{i}.faiss"))
-            if idx.d != emb.dim or idx.ntotal != len(self.chunks):
-                raise IndexCorrupt(f"dense index {i} of {self.store_dir} does not match its chunks: rebuild")
-            self.dense.append(idx)
-        if self.bm25.n_docs != len(self.chunks):
-            raise IndexCorrupt(f"BM25 index of {self.store_dir} does not match its chunks: rebuild")
+        if any(idx.d != e.dim for idx, e in zip(self.dense, self.embedders)):
+            raise IndexCorrupt(f"a dense index of {self.store_dir} does not match its embedder: rebuild")
         self.settings = settings
         self._qcache: dict[str, list[np.ndarray]] = {}
         self._qcache_lock = threading.Lock()
+        self._safety: dict[int, list[Passage]] = {}  # refusal passages, found once per store (qa.answerer)
         by_source: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
             by_source.setdefault(c.source, []).append(i)
@@ -258,16 +227,11 @@ class Index:
         # standardised within each script group (see scored_candidates).
         self._latin = np.array([_latin_share(c.text) > 0.5 for c in self.chunks], dtype=bool)
         # sentence vectors (for choosing quotes), aligned with the chunks' sentences
-        self.sentence_spec = fp.get("sentence_embedder")
-        self.sentence_vectors = None
+        self.sentence_spec = st.sentence_spec
+        self.sentence_vectors = st.sentence_vectors  # float16; a chunk's rows are widened when used
         self.sentence_base = np.cumsum([0] + [len(c.sentences) for c in self.chunks])
-        if self.sentence_spec and "sentences.npy" in m.get("checksums", {}):
-            vecs = read_npy(read_verified(self.version_dir, m, "sentences.npy"))
-            if len(vecs) != self.sentence_base[-1]:
-                raise IndexCorrupt(f"sentence vectors of {self.store_dir} do not match its chunks: rebuild")
-            self.sentence_vectors = vecs  # float16; a chunk's rows are widened when used
-            specs_list = list(specs)
-            self._sentence_qvec_index = specs_list.index(self.sentence_spec) if self.sentence_spec in specs_list else None
+        if self.sentence_vectors is not None:
+            self._sentence_qvec_index = self.specs.index(self.sentence_spec) if self.sentence_spec in self.specs else None
             self._sentence_embedder = None if self._sentence_qvec_index is not None else get_embedder(self.sentence_spec)
 
     # -- scoring ---------------------------------------------------------

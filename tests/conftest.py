@@ -32,7 +32,8 @@ def no_network(monkeypatch):
 @pytest.fixture(scope="session")
 def fake_store(tmp_path_factory) -> Path:
     """The seeds indexed with the model-free hash embedder (fast)."""
-    from index.store import IndexSettings, build
+    from index.build import build
+    from index.store import IndexSettings
 
     store = tmp_path_factory.mktemp("fake") / "store"
     build([SEEDS], store, IndexSettings(embedders=FAKE, sentence_embedder=None))
@@ -42,7 +43,8 @@ def fake_store(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def seed_store(tmp_path_factory) -> Path:
     """The seeds indexed with the real bundled models (about a minute)."""
-    from index.store import IndexSettings, build
+    from index.build import build
+    from index.store import IndexSettings
 
     store = tmp_path_factory.mktemp("real") / "store"
     build([SEEDS], store, IndexSettings())

@@ -6,7 +6,7 @@ bytes, UTF-8 with a BOM, Big5, CP950, UTF-16 with and without a BOM, a single
 scanned PDFs, symlinks leading out of the folder and in a loop, and a file
 that disappears between discovery and reading; plus two good files.
 
-It is indexed twice, at the same time: in-process with ``index.store.build``
+It is indexed twice, at the same time: in-process with ``index.build.build``
 and through the ``verbatim index`` command in a subprocess. Every decodable
 file must be indexed with its text intact, every bad one listed as skipped
 with its reason, nothing from outside the folder may enter the store, and the
@@ -28,7 +28,8 @@ import pytest
 
 from index import loaders
 from index.clean import clean
-from index.store import IndexSettings, build, read_manifest, verify_file
+from index.build import build
+from index.store import IndexSettings, read_manifest, verify_file
 from index.errors import UnreadableFile
 from qa.retriever import Index, RetrievalSettings
 from tests.test_loaders import build_pdf, encrypt_pdf

@@ -27,7 +27,8 @@ import numpy as np
 import pytest
 
 import qa.retriever as retriever
-from index.store import IndexSettings, build, read_manifest, store_lock
+from index.build import build
+from index.store import IndexSettings, read_manifest, store_lock
 from index.errors import IndexCorrupt, IndexLocked, IndexNotFound
 from qa.retriever import Index, open_index
 from tests.conftest import ROOT, SEEDS
@@ -45,7 +46,8 @@ ZYGOTE = r'''
 import json, os, signal, sys, time, traceback
 import faiss, numpy
 import index.loaders, index.store
-from index.store import IndexSettings, build
+from index.build import build
+from index.store import IndexSettings
 from index.errors import VerbatimError
 
 WATCHED = ("open", "os.rename", "os.mkdir", "os.remove", "os.rmdir", "shutil.rmtree")
@@ -538,7 +540,6 @@ def reads(monkeypatch):
         return real_load(file, *a, **k)
 
     monkeypatch.setattr(store_mod, "read_verified", read_verified)
-    monkeypatch.setattr(retriever, "read_verified", read_verified)
     monkeypatch.setattr(faiss, "read_index", read_index)
     monkeypatch.setattr(np, "load", load)
     return seen

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from index.embed import EmbedderUnavailable, HashEmbedder, get_embedder
-from index.store import IndexSettings, build
+from index.build import build
+from index.store import IndexSettings
 from qa.retriever import Index
 
 

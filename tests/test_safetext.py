@@ -95,7 +95,8 @@ def test_indexing_a_document_of_hostile_characters(tmp_path):
         text = "\n\n".join(make(rng, rng.randint(5, 400)) for _ in range(6))
         (docs / f"{name}.txt").write_text(text.encode("utf-8", "replace").decode("utf-8"), "utf-8")
     r = _child(f"""
-        from index.store import IndexSettings, build
+        from index.build import build
+        from index.store import IndexSettings
         build([{str(docs)!r}], {str(tmp_path / 'store')!r}, IndexSettings())
         from qa import answer
         print(answer("\\ufdfa 是什麼？", store={str(tmp_path / 'store')!r}).status)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from index.embed import HashEmbedder
-from index.store import IndexSettings, build, read_manifest, store_lock
+from index.build import build
+from index.store import IndexSettings, read_manifest, store_lock
 from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, UnreadableFile
 from qa.retriever import Index
 from tests.conftest import FAKE, SEEDS

@@ -410,7 +410,8 @@ url: "javascript:alert(1)"
 
 @pytest.fixture(scope="module")
 def evil_index(tmp_path_factory):
-    from index.store import IndexSettings, build
+    from index.build import build
+    from index.store import IndexSettings
 
     docs = tmp_path_factory.mktemp("evil-docs")
     (docs / "evil.md").write_text(EVIL_BODY, encoding="utf-8")
@@ -528,7 +529,8 @@ def test_bidi_and_invisible_controls_are_shown_not_obeyed():
 
 @pytest.fixture(scope="module")
 def odd_names_index(tmp_path_factory):
-    from index.store import IndexSettings, build
+    from index.build import build
+    from index.store import IndexSettings
 
     docs = tmp_path_factory.mktemp("odd-docs")
     names = ["a#b.md", "50% off&more #2.txt", "q?x=1.txt"]

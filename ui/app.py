@@ -23,8 +23,19 @@ import gradio as gr
 from qa.retriever import MAX_QUESTION_CHARS, Index, open_index
 from ui import render
 from ui.handlers import (  # noqa: F401 - re-exported: the page's handlers
-    _ex_head_html, _header_html, _placeholder_html, about, api_answer, api_error, api_retrieve, ask,
-    clear_chat, document_choices, example_question, open_document, switch_language,
+    _ex_head_html,
+    _header_html,
+    _placeholder_html,
+    about,
+    api_answer,
+    api_error,
+    api_retrieve,
+    ask,
+    clear_chat,
+    document_choices,
+    example_question,
+    open_document,
+    switch_language,
 )
 from ui.server import STATIC, ServeSettings
 from ui.strings import DEFAULT_LANG, EXAMPLES, LANG_CHOICES, norm_lang, t

@@ -75,7 +75,8 @@ class _Bar:
 
 
 def cmd_index(args) -> int:
-    from index.store import IndexSettings, build
+    from index.build import build
+    from index.store import IndexSettings
 
     settings = IndexSettings(
         embedders=tuple(args.embedder) if args.embedder else IndexSettings.embedders,

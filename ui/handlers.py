@@ -12,7 +12,13 @@ import logging
 
 import gradio as gr
 
-from index.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong, UnknownSource, VerbatimError
+from index.errors import (
+    EmptyQuestion,
+    InvalidQuestion,
+    QuestionTooLong,
+    UnknownSource,
+    VerbatimError,
+)
 from qa.retriever import MAX_QUESTION_CHARS, Index, check_question
 from ui import render
 from ui.strings import DEFAULT_LANG, EXAMPLES, norm_lang, t

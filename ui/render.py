@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import quote, unquote
 from datetime import datetime
 from typing import Any, Mapping
+from urllib.parse import quote, unquote
 
 from ui.strings import t
 

@@ -1,0 +1,284 @@
+"""Build or update a store: read, clean, chunk and embed documents, then write a new version.
+
+A rebuild re-embeds only text that is new: the vectors of chunks and
+sentences whose text is unchanged are taken from the current version. The
+version is written beside the current one and swapped in atomically
+(``index.store``, which owns the format).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from index.chunk import Chunk, chunk_document, line_locator
+from index.clean import clean
+from index.embed import Embedder, get_embedder
+from index.errors import IndexCorrupt, IndexNotFound, UnreadableFile, UnsupportedFile
+from index.store import (
+    CHUNKS,
+    SENTENCES,
+    DocRecord,
+    IndexSettings,
+    current_version,
+    dense_file,
+    read_faiss,
+    read_jsonl,
+    read_manifest,
+    read_npy,
+    read_verified,
+    remove_old_versions,
+    store_lock,
+    swap_in,
+    text_key,
+    write_version,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class BuildReport:
+    """What a build did: counts, skipped files with reasons, timings."""
+
+    store: str
+    documents: int = 0
+    chunks: int = 0
+    embedded: int = 0  # chunks whose vectors were computed (not reused)
+    reused: int = 0
+    chars: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    unchanged: bool = False
+
+
+def document_title(meta: dict, text: str, blocks, fallback: str) -> str:
+    """Title from front matter or PDF metadata, else the first heading, else the first short line."""
+    t = meta.get("title") if isinstance(meta, dict) else None
+    if isinstance(t, str) and t.strip():
+        return t.strip()
+    for b in blocks:
+        if b.kind == "heading":
+            return text[b.start:b.end].lstrip("#").strip()
+        if b.kind == "para":
+            first = text[b.start:b.end].split("\n", 1)[0].strip()
+            if 0 < len(first) <= 80:
+                return first
+            break
+    return fallback
+
+
+def index_text(title: str, chunk: Chunk) -> str:
+    """The text that is embedded and matched for a chunk: its title and section give context."""
+    head = " › ".join((title, *chunk.section)) if title else " › ".join(chunk.section)
+    return f"{head}\n{chunk.text}" if head else chunk.text
+
+
+def _old_vectors(store_dir: Path, fingerprint: dict) -> dict[int, dict[str, np.ndarray]]:
+    """Vectors of the current version, by embedder position and indexed-text hash, if reusable."""
+    try:
+        vdir, manifest = read_manifest(store_dir)
+    except (IndexNotFound, IndexCorrupt):
+        return {}
+    old_fp = manifest.get("settings", {})
+    if [old_fp.get("embedders"), old_fp.get("dims")] != [fingerprint.get("embedders"), fingerprint.get("dims")]:
+        return {}
+    try:
+        hashes = [c["text_sha"] for c in read_jsonl(read_verified(vdir, manifest, CHUNKS))]
+        out: dict[int, dict[str, np.ndarray]] = {}
+        for i, _spec in enumerate(fingerprint["embedders"]):
+            index = read_faiss(read_verified(vdir, manifest, dense_file(i)))
+            vecs = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
+            out[i] = {h: vecs[j] for j, h in enumerate(hashes)}
+        return out
+    except Exception as e:  # noqa: BLE001 - a damaged old store only means nothing to reuse
+        log.warning("previous store not reusable (%s); embedding everything", e)
+        return {}
+
+
+def _old_sentence_vectors(store_dir: Path, spec: str | None) -> dict[str, np.ndarray]:
+    """Sentence vectors of the current version by sentence-text hash, if reusable."""
+    if not spec:
+        return {}
+    try:
+        if current_version(store_dir) is None:
+            return {}
+        vdir, manifest = read_manifest(store_dir)
+        if manifest.get("settings", {}).get("sentence_embedder") != spec or SENTENCES not in manifest.get("checksums", {}):
+            return {}
+        vecs = read_npy(read_verified(vdir, manifest, SENTENCES))
+        out: dict[str, np.ndarray] = {}
+        j = 0
+        for c in read_jsonl(read_verified(vdir, manifest, CHUNKS)):
+            for a, b in c["sentences"]:
+                out[text_key(c["text"][a - c["start"]:b - c["start"]])] = vecs[j]
+                j += 1
+        return out
+    except Exception as e:  # noqa: BLE001 - nothing to reuse is not an error
+        log.warning("previous sentence vectors not reusable (%s)", e)
+        return {}
+
+
+def embed_with_reuse(emb: Embedder, texts: list[str], reuse: dict[str, np.ndarray], keys: list[str],
+                     dtype=np.float32, batch: int = 32, stage: str = "embed",
+                     progress: Progress | None = None) -> tuple[np.ndarray, int]:
+    """Vectors of ``texts``: taken from ``reuse`` (by ``keys``) where present, else embedded in batches.
+
+    Returns (matrix, how many were embedded).
+    """
+    mat = np.zeros((len(texts), emb.dim), dtype)
+    todo = []
+    for j, k in enumerate(keys):
+        v = reuse.get(k)
+        if v is None:
+            todo.append(j)
+        else:
+            mat[j] = v
+    for s in range(0, len(todo), batch):
+        if progress:
+            progress(stage, s, len(todo))
+        part = todo[s:s + batch]
+        mat[part] = emb.embed_passages([texts[j] for j in part]).astype(dtype)
+    if progress:
+        progress(stage, len(todo), len(todo))
+    return mat, len(todo)
+
+
+def build(
+    paths: Iterable[str | Path],
+    store_dir: str | Path,
+    settings: IndexSettings = IndexSettings(),
+    *,
+    embedders: list[Embedder] | None = None,
+    progress: Progress | None = None,
+    wait: float = 0.0,
+    force: bool = False,
+) -> BuildReport:
+    """Index files and folders into ``store_dir`` (created or updated atomically).
+
+    Args:
+        paths: files and folders (.txt, .md, .pdf).
+        store_dir: the store folder.
+        settings: chunking, BM25 and embedder settings.
+        embedders: embedder objects to use instead of ``settings.embedders``
+            (tests pass fakes); their ``name`` is what the manifest records.
+        progress: called as ``progress(stage, done, total)`` during long work.
+        wait: seconds to wait for another indexer's lock before failing.
+        force: rebuild even when nothing changed.
+
+    Returns:
+        A BuildReport. Unreadable files are skipped, logged and listed there.
+
+    Raises:
+        IndexLocked: another indexer holds the store.
+        UnreadableFile: no file at all could be read.
+    """
+    from index import loaders
+
+    t0 = time.monotonic()
+    store_dir = Path(store_dir)
+    report = BuildReport(store=str(store_dir))
+    embs = embedders if embedders is not None else [get_embedder(s) for s in settings.embedders]
+    names = [e.name for e in embs]
+    fingerprint = settings.fingerprint({e.name: e.dim for e in embs})
+    fingerprint["embedder_specs"] = list(settings.embedders)
+    fingerprint["embedders"] = names
+
+    with store_lock(store_dir, wait):
+        files, skipped = loaders.discover(paths)
+        report.skipped.extend(skipped)
+        docs: list[DocRecord] = []
+        chunks: list[tuple[Chunk, str]] = []  # (chunk, indexed text)
+        for n, (path, source) in enumerate(files):
+            if progress:
+                progress("read", n, len(files))
+            try:
+                raw = loaders.load(path, source)
+                cd = clean(raw.pages, raw.front_matter)
+                if not cd.text.strip():
+                    raise UnreadableFile("no text after cleaning")
+            except (UnreadableFile, UnsupportedFile) as e:
+                log.warning("skipping %s: %s", source, e)
+                report.skipped.append((source, str(e)))
+                continue
+            title = document_title(raw.meta, cd.text, cd.blocks, "")
+            # a file name is shown when there is no title, but never indexed
+            shown_title = title or Path(source).stem
+            doc_chunks = chunk_document(
+                source, cd, line_of=line_locator(raw.pages, raw.body_line, raw.front_matter),
+                paged=raw.encoding == "pdf",
+                target_chars=settings.target_chars, max_chars=settings.max_chars,
+            )
+            docs.append(DocRecord(source, shown_title, cd.text, raw.meta, raw.sha256, raw.encoding, len(doc_chunks)))
+            chunks.extend((c, index_text(title, c)) for c in doc_chunks)
+        if progress:
+            progress("read", len(files), len(files))
+        if not docs and files:
+            raise UnreadableFile("none of the files could be read: " + "; ".join(f"{s}: {r}" for s, r in report.skipped))
+
+        # Nothing changed? Then keep the current version as it is.
+        state = {d.source: d.sha256 for d in docs}
+        if not force:
+            with contextlib.suppress(IndexNotFound, IndexCorrupt):
+                _vdir, manifest = read_manifest(store_dir)
+                if manifest.get("settings") == fingerprint and manifest.get("state") == state:
+                    # A run killed after its swap left what it would have removed: remove it now
+                    # (keeping, as a finished build does, the version before the current one).
+                    remove_old_versions(store_dir, keep={_vdir.name, str(manifest.get("previous") or "")})
+                    report.unchanged = True
+                    report.documents, report.chunks = len(docs), len(chunks)
+                    report.seconds = time.monotonic() - t0
+                    return report
+
+        texts = [t for _, t in chunks]
+        text_sha = [text_key(t) for t in texts]
+        old = _old_vectors(store_dir, fingerprint)
+        matrices = []
+        for i, emb in enumerate(embs):
+            mat, n = embed_with_reuse(emb, texts, old.get(i, {}), text_sha, stage=f"embed {emb.name}",
+                                      progress=progress)
+            report.embedded += n
+            report.reused += len(texts) - n
+            matrices.append(mat)
+
+        sentence_matrix = None
+        if settings.sentence_embedder:
+            sents = [c.text[a - c.start:b - c.start] for c, _ in chunks for a, b in c.sentences]
+            sentence_matrix, _ = embed_with_reuse(
+                get_embedder(settings.sentence_embedder), sents,
+                _old_sentence_vectors(store_dir, settings.sentence_embedder), [text_key(t) for t in sents],
+                dtype=np.float16, batch=128, stage="embed sentences", progress=progress)
+
+        if progress:
+            progress("write", 0, 1)
+        previous = None
+        with contextlib.suppress(IndexCorrupt):  # a damaged pointer must not block the rebuild
+            previous = current_version(store_dir)
+        vdir = store_dir / f"v-{time.time_ns()}"
+        vdir.mkdir(parents=True)
+        try:
+            write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
+                          report.skipped, previous=previous[0].name if previous else None)
+            swap_in(store_dir, vdir)
+        except BaseException:
+            shutil.rmtree(vdir, ignore_errors=True)
+            raise
+        # keep the previous version too: a reader may still be opening it
+        remove_old_versions(store_dir, keep={vdir.name, previous[0].name if previous else ""})
+        if progress:
+            progress("write", 1, 1)
+    report.documents, report.chunks = len(docs), len(chunks)
+    report.chars = sum(len(d.text) for d in docs)
+    report.seconds = time.monotonic() - t0
+    return report
+
+
