@@ -30,6 +30,7 @@ from index.build import build  # noqa: E402
 from index.store import IndexSettings  # noqa: E402
 from qa.abstain import CALIBRATION_PATH  # noqa: E402
 from qa.answerer import gather_evidence  # noqa: E402
+from qa.query import analyse  # noqa: E402
 from qa.evaluate import ANSWERABLE, load_items  # noqa: E402
 from qa.retriever import Index  # noqa: E402
 
@@ -46,7 +47,7 @@ FEATURES = ["coverage", "sentence_coverage", "cjk", "cjk_coverage", "dense_0", "
 def rows_for(index: Index, questions: list[str]) -> np.ndarray:
     out = []
     for q in questions:
-        ev = gather_evidence(index, q)
+        ev = gather_evidence(index, analyse(q))
         f = ev.features if ev else {}
         out.append([f.get(name, 0.0) for name in FEATURES])
     return np.array(out, dtype=np.float64)

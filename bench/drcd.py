@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index.build import build  # noqa: E402
+from qa.query import analyse  # noqa: E402
 
 from index.store import IndexSettings  # noqa: E402
 from qa.answerer import answer_with  # noqa: E402
@@ -92,7 +93,8 @@ def run(data: Path, limit: int | None = None, fresh: bool = False, progress=None
         if progress:
             progress("questions", n, len(questions))
         t = time.perf_counter()
-        cand, fused, _ = index.scored_candidates(q, qvecs=index.query_vectors(q))
+        aq = analyse(q)
+        cand, fused, _ = index.scored_candidates(aq, qvecs=index.query_vectors(aq))
         docs: list[str] = []
         for j in np.argsort(-fused, kind="stable"):
             s = index.chunks[int(cand[j])].source

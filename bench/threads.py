@@ -49,7 +49,8 @@ def child(store: str, rounds: int) -> dict:
     threads.configure()
     from qa.answerer import answer_with, warm_up
     from qa.evaluate import load_items
-    from qa.retriever import embedding_text, open_index
+    from qa.query import analyse, embedding_text
+    from qa.retriever import open_index
 
     index = open_index(store)
     warm_up(index)
@@ -60,7 +61,7 @@ def child(store: str, rounds: int) -> dict:
         for q in qs:
             index._qcache.clear()
             t = time.perf_counter()
-            index.query_vectors(q)
+            index.query_vectors(analyse(q))
             enc.append(time.perf_counter() - t)
             t = time.perf_counter()
             e5.embed_queries([embedding_text(q)])

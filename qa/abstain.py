@@ -29,22 +29,25 @@ import functools
 import json
 import logging
 import math
-import re
 from pathlib import Path
+
+from qa.query import Query
 
 log = logging.getLogger(__name__)
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 # Used only when no fitted calibration matches the store's embedders.
 _LEXICAL_FALLBACK = {"features": ["coverage", "sentence_coverage"], "weights": [6.0, 2.0],
                      "bias": -2.5, "threshold": 0.5}
 
 
-def features(question: str, coverage: float, sentence_coverage: float, dense: list[float]) -> dict[str, float]:
-    cjk = 1.0 if _CJK.search(question) else 0.0
-    f = {"coverage": coverage, "sentence_coverage": sentence_coverage, "cjk": cjk, "cjk_coverage": cjk * coverage}
+def features(q: Query, coverage: float, sentence_coverage: float, dense: list[float],
+             missing: int = 0) -> dict[str, float]:
+    """The model's inputs for one question (a pure function; see the module docstring)."""
+    cjk = 1.0 if q.cjk else 0.0
+    f = {"coverage": coverage, "sentence_coverage": sentence_coverage, "cjk": cjk, "cjk_coverage": cjk * coverage,
+         "missing": float(missing > 0), "story": float(q.tells_story)}
     for i, d in enumerate(dense):
         f[f"dense_{i}"] = float(d)
         f[f"other_dense_{i}"] = (1.0 - cjk) * float(d)

@@ -22,9 +22,10 @@ import numpy as np
 
 from qa import guard
 from qa.abstain import confidence, features
-from qa.extract import ExtractSettings, assemble, score_sentences
+from qa.extract import Candidate, ExtractSettings, Sentences, assemble, score_sentences
+from qa.query import Constraint, Query, analyse, unmet
 from qa.records import Answer, Passage, Quote
-from qa.retriever import BOILERPLATE, Index, check_question, open_index
+from qa.retriever import BOILERPLATE, Index, open_index
 
 log = logging.getLogger(__name__)
 
@@ -68,21 +69,22 @@ def _find_safety_passages(index: Index, k: int) -> list[Passage]:
 def warm_up(index: Index) -> None:
     """Answer once, and find the refusal passages, so that the next answer is
     timed (or waited for) without the engines' first-call setup (about 0.8 s)."""
-    answer_with(index, "warm-up 暖身")
     safety_passages(index)
+    answer_with(index, "warm-up 暖身")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evidence:
     """What retrieval and sentence scoring found for a question (before the decision)."""
 
     passages: list[Passage]
-    rows: list  # the passages' ChunkRows
-    scored: list  # scored sentence candidates, best first
+    sentences: list[Sentences]  # the passages' sentences, as sentence choice saw them
+    scored: list[Candidate]  # scored sentence candidates, best first
     features: dict[str, float]
+    missing: list[Constraint]  # the question's constraints that no passage meets
 
 
-def gather_evidence(index: Index, q: str, settings: AnswerSettings = AnswerSettings(),
+def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSettings(),
                     sources: list[str] | None = None) -> Evidence | None:
     """Retrieve, score sentences and compute the abstention features; None if nothing matched."""
     qvecs = index.query_vectors(q)
@@ -91,46 +93,52 @@ def gather_evidence(index: Index, q: str, settings: AnswerSettings = AnswerSetti
         return None
     order = np.argsort(-fused, kind="stable")[: settings.passages]
     passages = [index.passage(int(cand[j]), float(fused[j])) for j in order]
-    rows = [index.chunks[int(cand[j])] for j in order]
-    # navigation lists and citation lines may be shown as passages, never quoted as the answer
-    scored = score_sentences(
-        q, [(r.source, float(fused[j]),
-             r.sentences if r.kind not in BOILERPLATE else [],
-             index.sentence_similarities(q, qvecs, int(cand[j])))
-            for r, j in zip(rows, order)],
-        lambda s: index.docs[s].text, index.bm25.idf_of, settings.extract,
-    )
+    sentences = []
+    for j in order:
+        c = index.chunks[int(cand[j])]
+        # navigation lists and citation lines may be shown as passages, never quoted as the answer
+        quotable = c.kind not in BOILERPLATE
+        sentences.append(Sentences(c.source, float(fused[j]), index.docs[c.source].text,
+                                   tuple(c.sentences) if quotable else (),
+                                   index.sentence_similarities(q, qvecs, int(cand[j])) if quotable else None))
+    scored = score_sentences(q, sentences, index.bm25.idf_of(list(set(q.tokens))), settings.extract)
     top = int(order[0])
     dense = [float(signals[f"dense{i}"][top]) for i in range(len(index.dense))]
-    feats = features(q, index.coverage(q, rows[0].text), scored[0].coverage if scored else 0.0, dense)
-    return Evidence(passages, rows, scored, feats)
+    missing = unmet(q.constraints, [p.text for p in passages], index.folded_documents)
+    feats = features(q, index.coverage(q, passages[0].text), scored[0].coverage if scored else 0.0, dense,
+                     missing=len(missing))
+    return Evidence(passages, sentences, scored, feats, missing)
 
 
-def answer_with(index: Index, question: str, settings: AnswerSettings = AnswerSettings(),
+def answer_with(index: Index, question: str | Query, settings: AnswerSettings = AnswerSettings(),
                 sources: list[str] | None = None) -> Answer:
     """``answer`` on an opened Index (see ``answer``)."""
-    q = check_question(question)
-    verdict = guard.check(q)
+    q = question if isinstance(question, Query) else analyse(question)
+    asked = question if isinstance(question, str) else q.text  # the question as asked, unstripped
+    verdict = guard.check(q.text)
     if verdict.refused:
         log.info("refused a question (%s)", verdict.reason)
-        return Answer(question=question, status="refused", quotes=[], passages=safety_passages(index))
+        return Answer(question=asked, status="refused", quotes=[], passages=safety_passages(index))
+    help_passages = safety_passages(index) if q.happening else []
 
     ev = gather_evidence(index, q, settings, sources)
     if ev is None:
-        return Answer(question=question, status="not_found")
+        return Answer(question=asked, status="not_found", help=help_passages)
     p, threshold = confidence(ev.features, tuple(e.name for e in index.embedders))
-    if p < threshold or not ev.scored:
+    missing = [c.label for c in ev.missing]
+    if p < threshold or not ev.scored or missing:
         # the closest passages, for a person to judge; menus and link lines help no one
         closest = [ps for ps in ev.passages if ps.kind not in BOILERPLATE]
-        return Answer(question=question, status="not_found", passages=closest, confidence=p)
+        return Answer(question=asked, status="not_found", passages=closest, confidence=p, missing=missing,
+                      asks=q.asks, help=help_passages)
 
     quotes: list[Quote] = []
-    for span in assemble(ev.scored, lambda r: ev.rows[r].sentences, settings.quotes,
-                         settings.extract.merge_margin, lambda s: index.docs[s].text):
+    for span in assemble(ev.scored, ev.sentences, settings.quotes, settings.extract.merge_margin):
         text = index.docs[span.source].text[span.start:span.end]
         quotes.append(Quote(text=text, passage=ev.passages[span.passage_rank], start=span.start,
                             end=span.end, score=float(span.score)))
-    return Answer(question=question, status="answered", quotes=quotes, passages=ev.passages, confidence=p)
+    return Answer(question=asked, status="answered", quotes=quotes, passages=ev.passages, confidence=p,
+                  asks=q.asks, help=[h for h in help_passages if all(h.chunk_id != x.passage.chunk_id for x in quotes)])
 
 
 def answer(question: str, *, store: str | Path | None = None, sources: list[str] | None = None,

