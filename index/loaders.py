@@ -1,16 +1,8 @@
-"""Read the files to index into text: discovery, decoding, front matter, PDFs.
+"""Read one file into text: decoding, front matter, and PDFs through ``index.pdf``.
 
-Two entry points:
-
-- :func:`discover` expands the files and folders the user named into the
-  files to read, each with its *source* name (its path relative to the folder
-  that was named, with ``/`` separators; a file named on its own is known by
-  its file name). Hidden files and folders are left out; so are files of other
-  types found in a folder. What cannot be read at all (a missing path, a file
-  named explicitly whose type is not supported, a symlink leading out of the
-  folder) is listed with the reason.
-- :func:`load` reads one file into a :class:`RawDocument`: its text (one
-  element per PDF page), its metadata and the hash of its bytes.
+:func:`load` reads one file into a :class:`RawDocument`: its text (one
+element per PDF page), its metadata and the hash of its bytes. Which files
+to read is :func:`index.discover.discover` (re-exported here).
 
 Text files (``.txt``, ``.md``, ``.markdown``) are decoded as UTF-8 (with or
 without a byte-order mark), UTF-16/32 when a byte-order mark says so, UTF-16
@@ -21,44 +13,34 @@ front matter block (a first line ``---``, YAML, a line ``---``) is read as
 metadata whatever the suffix; when it is broken the whole file is kept as the
 body and the problem is recorded under ``meta["front_matter_error"]``.
 
-PDFs are parsed with pypdf in a child process (``python -m index.loaders
---pdf-worker``), because pypdf has a history of inputs that make it loop
-forever or eat all memory: the child gets an address-space limit, the parent a
-wall-clock timeout after which the child is killed. The child receives the
-file's bytes on stdin and answers with one JSON object on stdout; nothing from
-the child is ever unpickled.
+PDFs are parsed in a child process with limits (``index.pdf``).
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import codecs
 import datetime as _dt
 import errno
 import hashlib
-import io
-import json
 import logging
 import math
 import os
 import re
-import signal
 import stat
-import subprocess
-import sys
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from index.errors import UnreadableFile, UnsupportedFile
+
+from index.discover import SUPPORTED_SUFFIXES, _supported, _unsupported_reason, discover  # noqa: F401
+from index.pdf import _load_pdf
 
 log = logging.getLogger(__name__)
 
 __all__ = ["SUPPORTED_SUFFIXES", "RawDocument", "discover", "load"]
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
 
 # Byte-order marks, longest first: the UTF-32 LE mark starts with the UTF-16 LE one.
 _BOMS = (
@@ -76,20 +58,12 @@ _SUSPICIOUS_RE = re.compile("[\x00-\x08\x0e-\x19\x1b-\x1f\x7f-\x9f\ue000-\uf8ff\
 _MAX_SUSPICIOUS_SHARE = 0.01
 _NO_ENCODING = "not valid UTF-8 and no known encoding fits"
 
-_SYMLINK_LOOP = "symlink loop"
 # Share of UTF-16 code units made of two printable ASCII bytes above which the
 # "UTF-16" is really ASCII text with a stray NUL in it.
 _MAX_ASCII_PAIR_SHARE = 0.5
 
 _FRONT_MATTER_FENCE = "---"
 _MAX_META_NODES = 10_000  # YAML aliases can make a small front matter expand enormously
-
-_NO_TEXT_LAYER = "PDF has no text layer (scanned?); OCR is not supported"
-_PDF_META_FIELDS = ("title", "author", "subject", "keywords", "creator", "producer")
-_PDF_META_DATES = ("creation_date", "modification_date")
-_MAX_WORKER_WARNINGS = 50
-_PKG_ROOT = Path(__file__).resolve().parent.parent  # the folder that holds the ``index`` package
-
 
 @dataclass(frozen=True)
 class RawDocument:
@@ -121,164 +95,6 @@ class RawDocument:
     body_line: int
     encoding: str
     front_matter: str = ""
-
-
-# --------------------------------------------------------------------------
-# Discovery
-# --------------------------------------------------------------------------
-
-
-def _supported(name: str) -> bool:
-    return PurePath(name).suffix.lower() in SUPPORTED_SUFFIXES
-
-
-def _unsupported_reason(name: str) -> str:
-    suffix = PurePath(name).suffix
-    what = f"'{suffix}'" if suffix else "without a suffix"
-    return f"unsupported file type {what} (supported: {', '.join(SUPPORTED_SUFFIXES)})"
-
-
-def _resolve(path: Path) -> Path:
-    """``path.resolve()``, raising OSError(ELOOP) on a symlink loop (Python < 3.13 raises RuntimeError)."""
-    try:
-        return path.resolve()
-    except RuntimeError as exc:
-        raise OSError(errno.ELOOP, _SYMLINK_LOOP, str(path)) from exc
-
-
-def _broken_link_reason(path: Path) -> str:
-    try:
-        os.stat(path)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return _SYMLINK_LOOP
-    return "broken symlink"
-
-
-def _walk(root: Path, shown_root: str) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
-    """Files under ``root`` (sorted, depth first) and what was skipped there."""
-    files: list[tuple[Path, str]] = []
-    skipped: list[tuple[str, str]] = []
-    real_root = _resolve(root)
-    outside = f"symlink points outside {shown_root}"
-
-    def visit(folder: Path, rel: tuple[str, ...]) -> None:
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            skipped.append(("/".join(rel) or shown_root, exc.strerror or str(exc)))
-            return
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            parts = (*rel, entry.name)
-            source = "/".join(parts)
-            path = Path(entry.path)
-            try:
-                if entry.is_symlink():
-                    target = _resolve(path)
-                    if target.is_dir():
-                        if not target.is_relative_to(real_root):
-                            skipped.append((source, outside))
-                        else:
-                            # Its files are reached through their real path; following it
-                            # would index them twice or loop.
-                            log.debug("not following symlinked folder %s", source)
-                        continue
-                    if not _supported(entry.name):
-                        continue
-                    if not target.exists():
-                        skipped.append((source, _broken_link_reason(path)))
-                    elif not target.is_relative_to(real_root):
-                        skipped.append((source, outside))
-                    elif not target.is_file():
-                        skipped.append((source, "not a regular file"))
-                    else:
-                        files.append((path.absolute(), source))
-                elif entry.is_dir(follow_symlinks=False):
-                    visit(path, parts)
-                elif _supported(entry.name):
-                    if entry.is_file(follow_symlinks=False):
-                        files.append((path.absolute(), source))
-                    else:
-                        skipped.append((source, "not a regular file"))
-            except OSError as exc:
-                skipped.append((source, exc.strerror or str(exc)))
-
-    visit(root, ())
-    return files, skipped
-
-
-def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
-    """Expand files and folders into the files to read, each with its source name.
-
-    Folders are walked recursively in sorted order. Hidden files and folders
-    (names starting with ``.``) and files of unsupported types inside folders
-    are left out silently; symlinked folders inside the folder are not
-    followed (their files are reached through their real path). A file is
-    listed once even if named twice; two different files that would get the
-    same source name (``a.txt`` in two folders named side by side) are not
-    both kept, since the source name identifies a document.
-
-    Args:
-        paths: files and folders, as given by the user. A single ``str`` or
-            ``Path`` is taken as one path.
-
-    Returns:
-        ``(files, skipped)``: ``files`` is a list of ``(absolute path, source)``
-        pairs, ``source`` being the path relative to the folder named (POSIX
-        separators) or, for a file named on its own, its file name.
-        ``skipped`` is a list of ``(source, reason)`` pairs: paths that do not
-        exist (``"not found"``), files named explicitly whose type is not
-        supported, symlinks inside a folder whose target lies outside it
-        (``"symlink points outside <folder>"``), broken symlinks and symlink
-        loops, unreadable folders. Each is also logged as a warning.
-    """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    found: list[tuple[Path, str]] = []
-    skipped: list[tuple[str, str]] = []
-    for given in paths:
-        p = Path(given)
-        shown = str(given)
-        if not p.exists():  # also a symlink whose target is missing
-            skipped.append((shown, "not found"))
-        elif p.is_dir():
-            try:
-                f, s = _walk(p, shown)
-            except OSError as exc:  # the folder itself vanished or loops
-                skipped.append((shown, exc.strerror or str(exc)))
-                continue
-            found.extend(f)
-            skipped.extend(s)
-        elif not _supported(p.name):
-            skipped.append((p.name, _unsupported_reason(p.name)))
-        elif not p.is_file():
-            skipped.append((p.name, "not a regular file"))
-        else:
-            found.append((p.absolute(), p.name))
-
-    files: list[tuple[Path, str]] = []
-    by_source: dict[str, Path] = {}
-    seen: set[Path] = set()
-    for path, source in found:
-        try:
-            real = _resolve(path)
-        except OSError:  # replaced by a looping symlink since it was listed: load() will say so
-            real = path
-        if real in seen:
-            log.debug("%s: already listed", source)
-            continue
-        if source in by_source:
-            skipped.append((source, f"another file has the same source name ({by_source[source]})"))
-            continue
-        seen.add(real)
-        by_source[source] = path
-        files.append((path, source))
-    for source, reason in skipped:
-        log.warning("skipping %s: %s", source, reason)
-    return files, skipped
 
 
 # --------------------------------------------------------------------------
@@ -504,221 +320,3 @@ def _jsonable(value: Any, budget: list[int]) -> Any:
     return str(value)
 
 
-# ---- PDF ------------------------------------------------------------------
-
-
-def _worker_command(memory_mb: int) -> list[str]:
-    """The command line of the PDF parser process (tests replace it)."""
-    return [sys.executable, "-m", "index.loaders", "--pdf-worker", "--memory-mb", str(memory_mb)]
-
-
-def _worker_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PKG_ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-def _load_pdf(data: bytes, source: str, *, timeout: float, memory_mb: int) -> tuple[list[str], dict]:
-    """Parse a PDF in a child process; returns ``(pages, meta)``."""
-    try:
-        proc = subprocess.run(
-            _worker_command(memory_mb),
-            input=data,
-            capture_output=True,
-            timeout=timeout,
-            cwd=_PKG_ROOT,  # the current folder comes first on sys.path: make it ours
-            env=_worker_env(),
-            check=False,
-        )
-    except subprocess.TimeoutExpired:  # run() has killed the child
-        raise UnreadableFile(f"PDF parsing exceeded {timeout:g} s") from None
-    except OSError as exc:
-        raise UnreadableFile(f"cannot start the PDF parser: {exc}") from exc
-
-    stderr = proc.stderr.decode("utf-8", "replace").strip()
-    try:
-        result = json.loads(proc.stdout)
-        if not isinstance(result, dict):
-            raise ValueError("not an object")
-    except ValueError:
-        if stderr:
-            log.debug("%s: PDF parser stderr:\n%s", source, stderr[-4000:])
-        if proc.returncode < 0:
-            try:
-                name = signal.Signals(-proc.returncode).name
-            except ValueError:
-                name = str(-proc.returncode)
-            raise UnreadableFile(f"PDF parser was killed by {name}") from None
-        if "MemoryError" in stderr:
-            raise UnreadableFile(f"PDF parsing exceeded {memory_mb} MB of memory") from None
-        last = stderr.splitlines()[-1] if stderr else "no output"
-        raise UnreadableFile(f"PDF parser failed (exit code {proc.returncode}): {last}") from None
-
-    warnings = result.get("warnings")
-    for w in warnings if isinstance(warnings, list) else ():
-        log.debug("%s: pypdf: %s", source, w)
-    if not result.get("ok"):
-        raise UnreadableFile(str(result.get("error") or "broken PDF"))
-
-    pages = result.get("pages")
-    meta = result.get("meta")
-    if not isinstance(pages, list) or not all(isinstance(p, str) for p in pages) or not isinstance(meta, dict):
-        raise UnreadableFile("PDF parser returned malformed output")
-    pages = [_normalise_newlines(p).replace("\x00", "") for p in pages]
-    meta = {str(k): v for k, v in meta.items() if isinstance(v, str)}
-    if not pages:
-        raise UnreadableFile("PDF has no pages")
-    if not any(p.strip() for p in pages):
-        failed = result.get("failed_pages")
-        if isinstance(failed, int) and failed == len(pages):
-            raise UnreadableFile(f"broken PDF: text extraction failed on every page ({result.get('first_error', '')})")
-        raise UnreadableFile(_NO_TEXT_LAYER)
-    return pages, meta
-
-
-# ---- the PDF parser process ----------------------------------------------
-# Runs as ``python -m index.loaders --pdf-worker``: reads the PDF's bytes on
-# stdin, writes one JSON object on stdout:
-#   {"ok": true, "pages": [...], "meta": {...}, "failed_pages": n, "first_error": "...", "warnings": [...]}
-#   {"ok": false, "error": "...", "warnings": [...]}
-
-
-def _scrub(text: str) -> str:
-    """Drop lone surrogates (from broken font maps), which JSON and UTF-8 cannot carry."""
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def _limit_resources(memory_mb: int) -> None:
-    try:
-        import resource
-    except ImportError:  # not POSIX: no limit
-        return
-    limit = memory_mb * 1024 * 1024
-    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    try:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (ValueError, OSError):
-        pass
-
-
-class _ListHandler(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if len(self.messages) < _MAX_WORKER_WARNINGS:
-            self.messages.append(_scrub(record.getMessage()))
-
-
-def _pdf_error(exc: BaseException) -> str:
-    message = str(exc).strip() or type(exc).__name__
-    return f"broken PDF: {_scrub(message)}"
-
-
-def _parse_pdf(data: bytes, warnings: list[str], memory_mb: int) -> dict[str, Any]:
-    try:
-        import pypdf
-        from pypdf.errors import DependencyError, FileNotDecryptedError
-    except ImportError as exc:
-        if isinstance(exc, ModuleNotFoundError) and exc.name == "pypdf":
-            return {"ok": False, "error": "pypdf is not installed: pip install pypdf"}
-        # A shared library that cannot be mapped: the memory limit is too low.
-        return {"ok": False, "error": f"cannot load pypdf within {memory_mb} MB of memory: {_scrub(str(exc))}"}
-    encrypted_aes = "encrypted PDF that needs the 'cryptography' package: pip install cryptography"
-    try:
-        reader = pypdf.PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
-            return {"ok": False, "error": "encrypted PDF"}
-        n = len(reader.pages)
-    except DependencyError:
-        return {"ok": False, "error": encrypted_aes}
-    except FileNotDecryptedError:
-        return {"ok": False, "error": "encrypted PDF"}
-    except (MemoryError, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # pypdf raises all sorts on broken files, even RecursionError
-        return {"ok": False, "error": _pdf_error(exc)}
-
-    pages: list[str] = []
-    failed = 0
-    first_error = ""
-    for i in range(n):
-        try:
-            text = reader.pages[i].extract_text() or ""
-        except DependencyError:
-            return {"ok": False, "error": encrypted_aes}
-        except (MemoryError, KeyboardInterrupt):
-            raise
-        except Exception as exc:
-            failed += 1
-            message = _scrub(str(exc).strip() or type(exc).__name__)
-            first_error = first_error or f"page {i + 1}: {message}"
-            warnings.append(f"page {i + 1}: text extraction failed: {message}")
-            text = ""
-        pages.append(_scrub(text))
-
-    meta: dict[str, str] = {}
-    try:
-        info = reader.metadata
-    except Exception as exc:
-        warnings.append(f"unreadable document information: {exc}")
-        info = None
-    if info is not None:
-        for name in _PDF_META_FIELDS:
-            try:
-                value = info.get(f"/{name.capitalize()}")
-                value = value.get_object() if value is not None else None
-                if value is not None and not isinstance(value, (str, bytes)):
-                    continue
-                if isinstance(value, bytes):
-                    value = value.decode("latin-1")
-            except Exception:
-                continue
-            if value:
-                value = _scrub(value).replace("\x00", "").strip()
-                if value:
-                    meta[name] = value
-        for name in _PDF_META_DATES:
-            try:
-                date = getattr(info, name)
-            except Exception:
-                continue
-            if date is not None:
-                meta[name] = date.isoformat()
-    return {"ok": True, "pages": pages, "meta": meta, "failed_pages": failed, "first_error": first_error}
-
-
-def _pdf_worker_main(memory_mb: int) -> int:
-    out = sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing but the JSON answer may reach stdout
-    handler = _ListHandler()
-    pypdf_log = logging.getLogger("pypdf")
-    pypdf_log.addHandler(handler)
-    pypdf_log.propagate = False
-    try:
-        _limit_resources(memory_mb)
-        data = sys.stdin.buffer.read()
-        result = _parse_pdf(data, handler.messages, memory_mb)
-    except MemoryError:
-        result = {"ok": False, "error": f"PDF parsing exceeded {memory_mb} MB of memory"}
-    result["warnings"] = handler.messages[:_MAX_WORKER_WARNINGS]
-    out.write(json.dumps(result, ensure_ascii=False).encode("utf-8"))
-    out.flush()
-    return 0
-
-
-def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m index.loaders", description="Internal: the PDF parser process.")
-    parser.add_argument("--pdf-worker", action="store_true", required=True,
-                        help="parse the PDF on stdin, answer with JSON on stdout")
-    parser.add_argument("--memory-mb", type=int, default=1024, help="address-space limit in MB")
-    args = parser.parse_args(argv)
-    return _pdf_worker_main(args.memory_mb)
-
-
-if __name__ == "__main__":
-    sys.exit(_main())

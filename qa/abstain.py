@@ -18,9 +18,16 @@ Features (all computed by the normal pipeline, nothing hand-picked):
 passage), ``sentence_coverage`` (the same for the best sentence), ``dense_i``
 (cosine of the best passage for each embedder), ``cjk`` (the question is
 written in Chinese), ``cjk_coverage`` (their product: coverage means more
-for Chinese questions, which share the documents' script) and
+for Chinese questions, which share the documents' script),
 ``other_dense_i`` (``dense_i`` for questions not written in Chinese: a
-cross-lingual cosine runs on another scale than a same-language one).
+cross-lingual cosine runs on another scale than a same-language one),
+``ask_coverage`` (coverage of the clause that asks, for a question that
+tells first), ``term_coverage`` and ``has_terms`` (the documents' terms for
+the question's everyday words, ``qa.glossary``), ``type_match`` (the best
+sentence holds what is asked for: a number, a date, an action...),
+``typed``, ``story``, ``long``, ``margin`` (how far the best passage leads
+the second) and ``missing`` (a constraint of the question no evidence meets;
+such a question is not answered whatever the model says).
 """
 
 from __future__ import annotations
@@ -42,12 +49,16 @@ _LEXICAL_FALLBACK = {"features": ["coverage", "sentence_coverage"], "weights": [
                      "bias": -2.5, "threshold": 0.5}
 
 
-def features(q: Query, coverage: float, sentence_coverage: float, dense: list[float],
-             missing: int = 0) -> dict[str, float]:
+def features(q: Query, coverage: float, sentence_coverage: float, dense: list[float], missing: int = 0,
+             ask_coverage: float | None = None, term_coverage: float = 0.0, type_match: float = 0.0,
+             margin: float = 0.0) -> dict[str, float]:
     """The model's inputs for one question (a pure function; see the module docstring)."""
     cjk = 1.0 if q.cjk else 0.0
     f = {"coverage": coverage, "sentence_coverage": sentence_coverage, "cjk": cjk, "cjk_coverage": cjk * coverage,
-         "missing": float(missing > 0), "story": float(q.tells_story)}
+         "missing": float(missing > 0), "story": float(q.tells_story),
+         "ask_coverage": coverage if ask_coverage is None else ask_coverage,
+         "term_coverage": term_coverage, "has_terms": float(bool(q.terms)), "type_match": type_match,
+         "typed": float(q.asks is not None), "margin": margin, "long": min(len(q.text), 200) / 200.0}
     for i, d in enumerate(dense):
         f[f"dense_{i}"] = float(d)
         f[f"other_dense_{i}"] = (1.0 - cjk) * float(d)

@@ -22,9 +22,10 @@ import numpy as np
 
 from qa import guard
 from qa.abstain import confidence, features
-from qa.extract import Candidate, ExtractSettings, Sentences, assemble, score_sentences
+from index.textnorm import fold
+from qa.extract import Candidate, ExtractSettings, Sentences, answer_type, assemble, score_sentences, type_match
 from qa.query import Constraint, Query, analyse, unmet
-from qa.records import Answer, Passage, Quote
+from qa.records import Answer, Passage, Quote, Wording
 from qa.retriever import BOILERPLATE, Index, open_index
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,24 @@ class Evidence:
     missing: list[Constraint]  # the question's constraints that no passage meets
 
 
+def question_idf(index: Index, q: Query, told: float = 0.5, terms: float = 0.5) -> dict[str, float]:
+    """The weight of each of the question's tokens in sentence choice: its idf, times ``told`` for a
+    word only in the story a question tells before it asks, plus the documents' terms for its
+    everyday words at ``terms`` (``qa.glossary``)."""
+    idf = index.bm25.idf_of(list(set(q.tokens) | set(q.term_tokens)))
+    asked = set(q.ask_tokens) if q.tells_story else None
+    mine = set(q.tokens)
+    out = {}
+    for t, w in idf.items():
+        if t not in mine:
+            out[t] = terms * w
+        elif asked is not None and t not in asked:
+            out[t] = told * w
+        else:
+            out[t] = w
+    return out
+
+
 def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSettings(),
                     sources: list[str] | None = None) -> Evidence | None:
     """Retrieve, score sentences and compute the abstention features; None if nothing matched."""
@@ -101,12 +120,17 @@ def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSet
         sentences.append(Sentences(c.source, float(fused[j]), index.docs[c.source].text,
                                    tuple(c.sentences) if quotable else (),
                                    index.sentence_similarities(q, qvecs, int(cand[j])) if quotable else None))
-    scored = score_sentences(q, sentences, index.bm25.idf_of(list(set(q.tokens))), settings.extract)
+    scored = score_sentences(q, sentences, question_idf(index, q), settings.extract)
     top = int(order[0])
     dense = [float(signals[f"dense{i}"][top]) for i in range(len(index.dense))]
     missing = unmet(q.constraints, [p.text for p in passages], index.folded_documents)
-    feats = features(q, index.coverage(q, passages[0].text), scored[0].coverage if scored else 0.0, dense,
-                     missing=len(missing))
+    best = scored[0] if scored else None
+    feats = features(
+        q, index.coverage(q, passages[0].text), best.coverage if best else 0.0, dense, missing=len(missing),
+        ask_coverage=index.coverage(q, passages[0].text, q.ask_tokens) if q.ask is not None else None,
+        term_coverage=index.coverage(q, passages[0].text, q.term_tokens) if q.terms else 0.0,
+        type_match=type_match(answer_type(q), fold(index.docs[best.source].text[best.start:best.end])) if best else 0.0,
+        margin=float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else 0.0)
     return Evidence(passages, sentences, scored, feats, missing)
 
 
@@ -120,17 +144,18 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
         log.info("refused a question (%s)", verdict.reason)
         return Answer(question=asked, status="refused", quotes=[], passages=safety_passages(index))
     help_passages = safety_passages(index) if q.happening else []
+    terms = [Wording(t.said, t.term) for t in q.terms]
 
     ev = gather_evidence(index, q, settings, sources)
     if ev is None:
-        return Answer(question=asked, status="not_found", help=help_passages)
+        return Answer(question=asked, status="not_found", help=help_passages, terms=terms)
     p, threshold = confidence(ev.features, tuple(e.name for e in index.embedders))
     missing = [c.label for c in ev.missing]
     if p < threshold or not ev.scored or missing:
         # the closest passages, for a person to judge; menus and link lines help no one
         closest = [ps for ps in ev.passages if ps.kind not in BOILERPLATE]
         return Answer(question=asked, status="not_found", passages=closest, confidence=p, missing=missing,
-                      asks=q.asks, help=help_passages)
+                      asks=q.asks, help=help_passages, terms=terms)
 
     quotes: list[Quote] = []
     for span in assemble(ev.scored, ev.sentences, settings.quotes, settings.extract.merge_margin):
@@ -138,7 +163,8 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
         quotes.append(Quote(text=text, passage=ev.passages[span.passage_rank], start=span.start,
                             end=span.end, score=float(span.score)))
     return Answer(question=asked, status="answered", quotes=quotes, passages=ev.passages, confidence=p,
-                  asks=q.asks, help=[h for h in help_passages if all(h.chunk_id != x.passage.chunk_id for x in quotes)])
+                  asks=q.asks, help=[h for h in help_passages if all(h.chunk_id != x.passage.chunk_id for x in quotes)],
+                  terms=terms)
 
 
 def answer(question: str, *, store: str | Path | None = None, sources: list[str] | None = None,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from index.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong
 from index.lexical import tokens
 from index.textnorm import fold
+from qa.glossary import Term, lookup
 
 MAX_QUESTION_CHARS = 2000
 # The embedders read at most this many characters of a question (and the e5
@@ -102,6 +103,7 @@ class Query:
     happening: bool  # ... to the asker or someone in their care: show where to turn
     asks: str | None
     constraints: tuple[Constraint, ...] = field(default_factory=tuple)
+    terms: tuple[Term, ...] = field(default_factory=tuple)  # everyday words and the documents' terms for them
 
     @property
     def ask(self) -> str | None:
@@ -111,6 +113,11 @@ class Query:
     @property
     def embed_text(self) -> str:
         return embedding_text(self.text)
+
+    @property
+    def term_tokens(self) -> tuple[str, ...]:
+        """Lexical tokens of the documents' terms for the question's everyday words (``qa.glossary``)."""
+        return tuple(t for term in self.terms for t in tokens(term.term))
 
     @property
     def ask_tokens(self) -> tuple[str, ...]:
@@ -275,7 +282,7 @@ def analyse(question: object) -> Query:
     happening = bool(_HAPPENING.search(folded)) or (story and bool(_HAPPENING.search(folded.lower())))
     return Query(text=q, folded=folded, cjk=CJK.search(q) is not None, tokens=tuple(tokens(q)), clauses=tuple(parts),
                  ask_index=i, tells_story=story, happening=happening, asks=asks_for(folded),
-                 constraints=_constraints(q, folded))
+                 constraints=_constraints(q, folded), terms=lookup(folded, q))
 
 
 def unmet(constraints: tuple[Constraint, ...], passages: list[str], documents: str) -> list[Constraint]:

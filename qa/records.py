@@ -62,6 +62,17 @@ class Quote:
 
 
 @dataclass(frozen=True)
+class Wording:
+    """An everyday word of the question and the documents' term for it (``qa.glossary``)."""
+
+    said: str
+    term: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Answer:
     """What ``answer()`` returns.
 
@@ -80,6 +91,8 @@ class Answer:
         help: when the question tells that it is happening to the asker or
             to someone in their care, the documents' passages on takedown,
             reporting and help (not repeated from the quotes).
+        terms: the question's everyday words that the documents put in
+            other words, with the documents' term (to search the law with).
     """
 
     question: str
@@ -90,6 +103,7 @@ class Answer:
     missing: list[str] = field(default_factory=list)
     asks: str | None = None
     help: list[Passage] = field(default_factory=list)
+    terms: list[Wording] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

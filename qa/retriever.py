@@ -67,6 +67,8 @@ class RetrievalSettings:
         script_groups: for a question with no Chinese, standardise dense
             scores separately among Latin-script and other chunks, so English
             text does not win by being English.
+        glossary_weight: weight, in the lexical score, of the documents'
+            terms for the question's everyday words (``qa.glossary``).
         boilerplate_penalty: subtracted from the fused score of navigation
             lists and citation/link lines, so menus and references do not
             outrank prose.
@@ -92,6 +94,7 @@ class RetrievalSettings:
     focus_dense: float = 0.3
     script_groups: bool = True
     boilerplate_penalty: float = 1.0
+    glossary_weight: float = 0.5
 
 
 def _latin_share(text: str) -> float:
@@ -248,14 +251,21 @@ class Index:
         (``loose_share``). ``plain``: the question's BM25 if known."""
         w = 1.0 - (1.0 if q.tells_story else loose) * (1.0 - self.settings.context_weight)
         if q.ask_index is None or w >= 1.0:
-            return plain if plain is not None else self.bm25.scores_of(list(q.tokens))
-        asked = set(q.ask_tokens)
-        told = [t for t in set(q.tokens) if t not in asked]
-        return self.bm25.scores_of(list(asked)) + np.float32(w) * self.bm25.scores_of(told)
+            out = plain if plain is not None else self.bm25.scores_of(list(q.tokens))
+        else:
+            asked = set(q.ask_tokens)
+            told = [t for t in set(q.tokens) if t not in asked]
+            out = self.bm25.scores_of(list(asked)) + np.float32(w) * self.bm25.scores_of(told)
+        g = self.settings.glossary_weight
+        if g > 0 and q.terms:
+            terms = [t for t in set(q.term_tokens) if t not in set(q.tokens)]
+            if terms:
+                out = out + np.float32(g) * self.bm25.scores_of(terms)
+        return out
 
-    def coverage(self, q: Query, text: str) -> float:
-        """Share of the question's idf weight (its unigrams and bigrams) found in ``text``."""
-        idf = self.bm25.idf_of(list(q.tokens))
+    def coverage(self, q: Query, text: str, toks: tuple[str, ...] | None = None) -> float:
+        """Share of the question's idf weight (its unigrams and bigrams, or ``toks``) found in ``text``."""
+        idf = self.bm25.idf_of(list(q.tokens if toks is None else toks))
         total = sum(idf.values())
         if total <= 0:
             return 0.0

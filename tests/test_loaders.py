@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from index import loaders
+from index import loaders, pdf
 from index.loaders import RawDocument, discover, load
 from index.errors import UnreadableFile, UnsupportedFile
 
@@ -342,7 +342,7 @@ def test_pdf_without_text_layer(tmp_path):
 
 
 def test_pdf_timeout_kills_parser(tmp_path, monkeypatch):
-    monkeypatch.setattr(loaders, "_worker_command",
+    monkeypatch.setattr(pdf, "_worker_command",
                         lambda mb: [sys.executable, "-c", "import time; time.sleep(60)"])
     t0 = time.monotonic()
     with pytest.raises(UnreadableFile, match=r"^PDF parsing exceeded 0.5 s$"):
@@ -362,7 +362,7 @@ def test_pdf_memory_limit(tmp_path):
     ("import sys; sys.stdout.write('{\"ok\": true, \"pages\": [1], \"meta\": {}}')", "malformed"),
 ])
 def test_pdf_parser_misbehaving(tmp_path, monkeypatch, code, error):
-    monkeypatch.setattr(loaders, "_worker_command", lambda mb: [sys.executable, "-c", code])
+    monkeypatch.setattr(pdf, "_worker_command", lambda mb: [sys.executable, "-c", code])
     with pytest.raises(UnreadableFile, match=error):
         load_bytes(tmp_path, "a.pdf", build_pdf(["x"]))
 

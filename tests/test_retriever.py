@@ -66,7 +66,7 @@ def test_focus_clause_is_the_clause_that_asks(question, focus):
 
 
 def test_told_words_count_less_only_for_loose_questions(fake_store):
-    idx = Index(fake_store)
+    idx = Index(fake_store, RetrievalSettings(glossary_weight=0.0))
     q = "AI畫出來的小孩根本不存在，為什麼還算是問題？"  # tells, but no story: by looseness
     plain = idx.bm25.scores(q)
     np.testing.assert_array_equal(idx.lexical_scores(analyse(q), loose=0.0), plain)
@@ -91,9 +91,21 @@ def test_a_story_is_something_done_to_someone_before_the_ask(question, story):
 
 
 def test_a_story_weighs_its_words_down_however_tight_the_question(fake_store):
-    idx = Index(fake_store)
+    idx = Index(fake_store, RetrievalSettings(glossary_weight=0.0))
     q = "學生的照片被人用AI做成假的裸照，誰可以協助把影像下架？"
     plain, asked = idx.bm25.scores(q), idx.bm25.scores("誰可以協助把影像下架？")
     story = idx.lexical_scores(analyse(q), loose=0.0)
     assert np.all(story >= asked - 1e-4) and np.any(story < plain - 1e-3)
     np.testing.assert_allclose(story, idx.lexical_scores(analyse(q), loose=1.0))
+
+
+def test_everyday_words_also_search_for_the_documents_terms(fake_store):
+    q = analyse("有人把我學生的假裸照傳出去")
+    assert {"不實性影像", "散布"} <= {t.term for t in q.terms}
+    idx = Index(fake_store, RetrievalSettings(glossary_weight=0.5))
+    bare = Index(fake_store, RetrievalSettings(glossary_weight=0.0))
+    with_terms, without = idx.lexical_scores(q, 0.0), bare.lexical_scores(q, 0.0)
+    has_term = np.array(["不實性影像" in c.text for c in idx.chunks])
+    assert has_term.any()
+    # the chunks using the documents' term gain; no chunk loses
+    assert np.all(with_terms >= without - 1e-6) and np.all(with_terms[has_term] > without[has_term])

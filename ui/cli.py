@@ -127,6 +127,8 @@ def _show_answer(a, as_json: bool) -> None:
             print(_passage_text(p, i) + "\n")
     elif a.status == "not_found":
         print("文件中找不到這個問題的答案。(The documents do not answer this.)")
+        if a.missing:
+            print(f"文件沒有提到 (the documents do not mention): {'、'.join(a.missing)}")
         if a.passages:
             print("最接近的段落，不一定回答問題 (closest passages, may not answer):\n")
             for i, p in enumerate(a.passages[:3], 1):
@@ -137,6 +139,12 @@ def _show_answer(a, as_json: bool) -> None:
             loc = f"p. {p.page}" if p.page else (f"line {p.line}" if p.line else "")
             print(f"[{i}] 「{q.text}」\n    — {p.title}, {p.source}" + (f", {loc}" if loc else "")
                   + (f"\n      {p.section}" if p.section else "") + f"\n      chars {q.start}–{q.end}\n")
+    if a.terms:
+        print("文件用語 (the documents' wording): " + "、".join(f"{w.term}（{w.said}）" for w in a.terms))
+    if a.help:
+        print("\n如果這件事正發生在你或你照顧的孩子身上 (if this is happening to you or a child in your care):\n")
+        for i, p in enumerate(a.help, 1):
+            print(_passage_text(p, i) + "\n")
 
 
 def cmd_ask(args) -> int:

@@ -190,6 +190,23 @@ def _quote_item(n: int, q: Mapping[str, Any], lang: str) -> str:
             f'</details></li>')
 
 
+def _extras_html(a: Mapping[str, Any], lang: str, first: int) -> str:
+    """Under an answer: the documents' wording for the question's everyday words, and where to turn."""
+    out = ""
+    terms = a.get("terms") or []
+    if terms:
+        items = "、".join(t(lang, "term_item", term=verbatim_html(w["term"]), said=verbatim_html(w["said"]))
+                          for w in terms) if lang == "zh" else "; ".join(
+            t(lang, "term_item", term=verbatim_html(w["term"]), said=verbatim_html(w["said"])) for w in terms)
+        out += f'<p class="vb-chrome vb-terms vb-small">{t(lang, "terms", items=items)}</p>'
+    help_ = a.get("help") or []
+    if help_:
+        items = "".join(_passage_item(i, p, lang) for i, p in enumerate(help_, first))
+        out += (f'<p class="vb-chrome vb-sub vb-help-head">{chrome(t(lang, "help_head"))}</p>'
+                f'<ol class="vb-list vb-help">{items}</ol>')
+    return out
+
+
 def answer_html(a: Mapping[str, Any], lang: str) -> str:
     """The answer bubble: quotes with numbered citations, or a notice and passages."""
     status = a.get("status")
@@ -198,7 +215,7 @@ def answer_html(a: Mapping[str, Any], lang: str) -> str:
         items = "".join(_quote_item(i, q, lang) for i, q in enumerate(a["quotes"], 1))
         return (f'<div class="vb-answer vb-answered" lang="{hl}">'
                 f'<p class="vb-chrome vb-head">{chrome(t(lang, "answered_head", n=len(a["quotes"])))}</p>'
-                f'<ol class="vb-list">{items}</ol></div>')
+                f'<ol class="vb-list">{items}</ol>{_extras_html(a, lang, len(a["quotes"]) + 1)}</div>')
     passages = list(a.get("passages") or [])
     if status == "refused":
         notice = t(lang, "refused" if passages else "refused_none")
@@ -211,9 +228,13 @@ def answer_html(a: Mapping[str, Any], lang: str) -> str:
     items = "".join(_passage_item(i, p, lang) for i, p in enumerate(shown, 1))
     closest = (f'<p class="vb-chrome vb-sub">{chrome(t(lang, "closest"))}</p><ol class="vb-list vb-closest">{items}</ol>'
                if items else "")
+    missing = a.get("missing") or []
+    sep = "、" if lang == "zh" else ", "
+    said = (f'<p class="vb-chrome vb-missing">{t(lang, "missing", items=sep.join(verbatim_html(m) for m in missing))}</p>'
+            if missing else "")
     return (f'<div class="vb-answer vb-not-found" lang="{hl}">'
             f'<p class="vb-chrome vb-notice vb-notice-nf" role="status">{chrome(t(lang, "not_found"))}</p>'
-            f'{closest}</div>')
+            f'{said}{closest}{_extras_html(a, lang, len(shown) + 1)}</div>')
 
 
 def chat_messages(answers: list[Mapping[str, Any]], lang: str) -> list[dict[str, str]]:
