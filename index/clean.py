@@ -26,11 +26,12 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
+from index.textnorm import CJK_TEXT
+
 # Bump when the canonical text of any input could change: stores built with
 # another version are rebuilt, never mixed.
 CLEANER_VERSION = 2
 
-_CJK_RE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 _TERMINAL = "。！？!?；;：:"
 _CLOSERS = "」』）)”’\"'】〉》"
 _END_RE = re.compile(rf"[{re.escape(_TERMINAL)}.][{re.escape(_CLOSERS)}]*$")
@@ -94,7 +95,7 @@ class _Line:
 
 
 def _is_cjk(ch: str) -> bool:
-    return bool(_CJK_RE.match(ch))
+    return bool(CJK_TEXT.match(ch))
 
 
 def heading_level(line: str) -> int:

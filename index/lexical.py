@@ -12,7 +12,6 @@ does), so a query is a few column reads and one ``bincount``.
 
 from __future__ import annotations
 
-import math
 import re
 import zlib
 from dataclasses import dataclass
@@ -20,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from index.textnorm import fold
+from index.textnorm import IDEOGRAPHS, fold
 
 _UNIT_RE = re.compile(
-    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"  # one CJK ideograph
+    rf"[{IDEOGRAPHS}]"  # one CJK ideograph
     r"|[a-z0-9]+(?:[.,][0-9]{3})*(?:\.[0-9]+)?%?"  # word, number, 5,000 / 12.6%
     r"|[^\s\w]"  # punctuation: breaks pairs, not a token
 )
@@ -150,9 +149,6 @@ class BM25:
         pos = np.minimum(np.searchsorted(self.terms, h), len(self.terms) - 1)
         found = self.terms[pos] == h
         return {t: float(self.idf[p]) if ok else 0.0 for t, p, ok in zip(uniq, pos, found)}
-
-    def max_idf(self) -> float:
-        return float(math.log1p((self.n_docs - 0.5) / 1.5)) if self.n_docs else 0.0
 
     def save(self, path: Path) -> None:
         np.savez(path, terms=self.terms, idf=self.idf, indptr=self.indptr, indices=self.indices,

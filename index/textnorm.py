@@ -16,6 +16,15 @@ import functools
 import re
 import unicodedata
 
+# Chinese ideographs: the unified block and extension A, and the compatibility
+# ideographs some PDFs and old encodings produce (NFKC maps them to the unified ones).
+IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK = re.compile(f"[{IDEOGRAPHS}]")
+# CJK text in the wider sense (joined without spaces across a line break): everything from the
+# radicals to the unified ideographs (kana, hangul jamo, CJK punctuation), compatibility
+# ideographs, and full-width forms
+CJK_TEXT = re.compile("[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "兩": 2, "两": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}

@@ -38,6 +38,9 @@ SAFETY_QUERIES = (
 )
 
 
+SAFETY_SPARE = 3
+
+
 @dataclass(frozen=True)
 class AnswerSettings:
     passages: int = 5  # passages looked at
@@ -61,7 +64,8 @@ def _find_safety_passages(index: Index, k: int) -> list[Passage]:
     seen: set[str] = set()
     out: list[Passage] = []
     for q in SAFETY_QUERIES:
-        fresh = [p for p in index.search(q, per + 3) if p.chunk_id not in seen and p.kind != "list"][:per]
+        # a few spare passages per query: some are duplicates of the other query's or navigation lists
+        fresh = [p for p in index.search(q, per + SAFETY_SPARE) if p.chunk_id not in seen and p.kind != "list"][:per]
         seen.update(p.chunk_id for p in fresh)
         out.extend(fresh)
     return out[:k]

@@ -68,6 +68,7 @@ class ExtractSettings:
     passage_weight_other: float = 0.3
     dense_weight_other: float = 1.0
     min_chars: int = 8
+    short_penalty: float = 0.5  # taken off a sentence shorter than ``min_chars`` (a heading, a number alone)
     merge_margin: float = 0.3
 
 
@@ -144,7 +145,7 @@ def score_sentences(q: Query, passages: list[Sentences], idf: dict[str, float],
             if p.similarities is not None:
                 score += w_dense * float(p.similarities[j])
             if b - a < settings.min_chars:
-                score -= 0.5
+                score -= settings.short_penalty
             out.append(Candidate(p.source, a, b, rank, score, cov))
     out.sort(key=lambda c: -c.score)
     return out

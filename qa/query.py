@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from index.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong
 from index.lexical import tokens
-from index.textnorm import fold
+from index.textnorm import CJK, fold
 from qa.glossary import Term, lookup
 
 MAX_QUESTION_CHARS = 2000
@@ -31,7 +31,6 @@ MAX_QUESTION_CHARS = 2000
 # story with a question in it.
 EMBED_CHARS = 240
 
-CJK = re.compile(r"[\u3400-\u9fff]")
 
 # What marks the clause that asks: question words and question marks.
 _ASKS = re.compile(r"誰|谁|哪|什麼|什么|甚麼|甚么|如何|怎麼|怎么|怎樣|怎样|為什麼|为什么|為何|为何|多少|[幾几](?!乎)|嗎|吗|是否|"

@@ -36,6 +36,7 @@ from qa.records import Passage
 log = logging.getLogger(__name__)
 
 BOILERPLATE = ("list", "reference")  # chunk kinds that never outrank prose nor become quotes
+QUERY_CACHE = 256  # query vectors kept (the page and the benchmarks ask search and answer the same text)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,10 @@ class RetrievalSettings:
     script_groups: bool = True
     boilerplate_penalty: float = 1.0
     glossary_weight: float = 0.5
+    score_all_below: int = 5  # with a document filter, score every allowed chunk when there are at
+    #                           most this many times ``candidates`` of them
+    filtered_dense_factor: int = 20  # else each embedder proposes this many times ``candidates``
+    latin_share: float = 0.5  # a chunk whose letters are more Latin than this is in the Latin group
 
 
 def _latin_share(text: str) -> float:
@@ -135,7 +140,7 @@ class Index:
         # Multilingual embedders score same-language pairs higher, so for a
         # question in another script than the chunk, dense scores are
         # standardised within each script group (see scored_candidates).
-        self._latin = np.array([_latin_share(c.text) > 0.5 for c in self.chunks], dtype=bool)
+        self._latin = np.array([_latin_share(c.text) > settings.latin_share for c in self.chunks], dtype=bool)
         # sentence vectors (for choosing quotes), aligned with the chunks' sentences
         self.sentence_spec = st.sentence_spec
         self.sentence_vectors = st.sentence_vectors  # float16; a chunk's rows are widened when used
@@ -169,7 +174,7 @@ class Index:
             vecs = mixed
         with self._qcache_lock:
             self._qcache[q.text] = vecs
-            while len(self._qcache) > 256:
+            while len(self._qcache) > QUERY_CACHE:
                 self._qcache.pop(next(iter(self._qcache)))
         return vecs
 
@@ -207,14 +212,14 @@ class Index:
         qvecs = qvecs if qvecs is not None else self.query_vectors(q)
         bw, dw = self.weights(q, lexical)
         c = min(s.candidates, n)
-        if allowed is not None and len(allowed) <= 5 * s.candidates:
+        if allowed is not None and len(allowed) <= s.score_all_below * s.candidates:
             cand = np.sort(allowed)
         else:
             pool = [np.argpartition(-bm, c - 1)[:c]] if c < n else [np.arange(n)]
             for idx, v, w in zip(self.dense, qvecs, dw):
                 if not w:  # an embedder that does not count for this query proposes nothing
                     continue
-                k = c if allowed is None else min(n, 20 * c)
+                k = c if allowed is None else min(n, s.filtered_dense_factor * c)
                 _, ids = idx.search(v[None, :].astype(np.float32), k)
                 pool.append(ids[0][ids[0] >= 0])
             cand = np.unique(np.concatenate(pool))

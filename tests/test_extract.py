@@ -76,3 +76,20 @@ def test_neighbouring_runner_up_within_the_margin_is_merged():
 ])
 def test_answer_type(question, kind):
     assert answer_type(analyse(question)) == kind
+
+
+def test_sentence_scoring_prefers_the_sentence_that_covers_the_question_and_its_kind():
+    from qa.extract import ExtractSettings, score_sentences
+
+    text = "白宮在2024年5月23日發布呼籲。此舉引起廣泛討論。被害人可以向iWIN檢舉並請求下架。"
+    spans = ((0, 18), (18, 27), (27, 45))
+    assert [text[a:b] for a, b in spans][2].endswith("下架。")
+    passages = [Sentences("doc", 1.0, text, spans)]
+    when = analyse("白宮哪一天發布呼籲？")
+    idf = {t: 1.0 for t in when.tokens}
+    best = score_sentences(when, passages, idf)[0]
+    assert (best.start, best.end) == spans[0]
+    what_to_do = analyse("照片被散布了，可以向哪裡求助？")
+    plain = score_sentences(what_to_do, passages, {}, ExtractSettings(type_weight=0.0))
+    typed = score_sentences(what_to_do, passages, {}, ExtractSettings(type_weight=0.25))
+    assert typed[0].score > plain[0].score and (typed[0].start, typed[0].end) == spans[2]
