@@ -71,13 +71,14 @@ def fit(X: np.ndarray, y: np.ndarray, groups: np.ndarray, C: float = 1.0) -> tup
 
 
 def thresholds_for(prob: np.ndarray, y: np.ndarray, seed: np.ndarray, cjk: np.ndarray, blocked: np.ndarray,
-                   max_fa: float) -> dict[str, float]:
-    """Per script, the highest threshold that turns away at most ``max_fa`` of the answerable seed questions
-    (those the constraint check does not already turn away)."""
+                   max_fa: float, max_fa_other: float | None = None) -> dict[str, float]:
+    """Per script, the highest threshold that turns away at most ``max_fa`` (``max_fa_other`` for questions
+    not in Chinese) of the answerable seed questions (those the constraint check does not already turn away)."""
     out = {}
     for script, mask in (("cjk", cjk), ("other", ~cjk)):
+        share = max_fa if script == "cjk" or max_fa_other is None else max_fa_other
         pos = np.sort(prob[seed & mask & (y == 1) & ~blocked])
-        out[script] = float(pos[int(np.floor(max_fa * len(pos)))]) - 1e-6 if len(pos) else 0.5
+        out[script] = float(pos[int(np.floor(share * len(pos)))]) - 1e-6 if len(pos) else 0.5
     return out
 
 
@@ -91,6 +92,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "bench" / "drcd" / "DRCD_dev.json")
     ap.add_argument("--drcd-questions", type=int, default=600, help="DRCD questions per side")
     ap.add_argument("--max-false-abstain", type=float, default=0.05)
+    ap.add_argument("--max-false-abstain-other", type=float, default=None,
+                    help="the same for questions not written in Chinese (default: --max-false-abstain)")
     ap.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic regression")
     ap.add_argument("--sets", nargs="+", default=list(FIT_SETS),
                     help="seed question sets (tests/eval/NAME.jsonl) to fit on; never untouched")
@@ -133,12 +136,13 @@ def main(argv=None) -> int:
     for train, test in GroupKFold(n_splits=min(len(parts), 8)).split(X, y, groups):
         w, b = fit(X[train], y[train], groups[train], args.C)
         prob = 1 / (1 + np.exp(-(X[train] @ w + b)))
-        th = thresholds_for(prob, y[train], seed[train], cjk[train], blocked[train], args.max_false_abstain)
+        th = thresholds_for(prob, y[train], seed[train], cjk[train], blocked[train], args.max_false_abstain,
+                            args.max_false_abstain_other)
         held[test] = predict(X[test], w, b, th, cjk[test], blocked[test])
 
     w, b = fit(X, y, groups, args.C)
     prob = 1 / (1 + np.exp(-(X @ w + b)))
-    th = thresholds_for(prob, y, seed, cjk, blocked, args.max_false_abstain)
+    th = thresholds_for(prob, y, seed, cjk, blocked, args.max_false_abstain, args.max_false_abstain_other)
     answered = predict(X, w, b, th, cjk, blocked)
     print(f"features   {FEATURES}\nweights    {np.round(w, 3).tolist()}\nbias       {b:.3f}\n"
           f"thresholds { {k: round(v, 4) for k, v in th.items()} }")
