@@ -143,10 +143,12 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
     """``answer`` on an opened Index (see ``answer``)."""
     q = question if isinstance(question, Query) else analyse(question)
     asked = question if isinstance(question, str) else q.text  # the question as asked, unstripped
-    verdict = guard.check(q.text)
+    # the guard reads the question's vectors too (the same ones retrieval uses: no second encoding)
+    verdict = guard.check(q.text, dict(zip((e.name for e in index.embedders), index.query_vectors(q))))
     if verdict.refused:
         log.info("refused a question (%s)", verdict.reason)
-        return Answer(question=asked, status="refused", quotes=[], passages=safety_passages(index))
+        return Answer(question=asked, status="refused", quotes=[], passages=safety_passages(index),
+                      refusal=verdict.reason)
     help_passages = safety_passages(index) if q.happening else []
     terms = [Wording(t.said, t.term) for t in q.terms]
 

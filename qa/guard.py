@@ -1,5 +1,18 @@
 """Refusal guard: refuse questions that seek sexual material of minors or non-consensual nude edits.
 
+Scope. Refused: a request that seeks to obtain, make, find, share, or escape
+detection for (a) sexual material of minors, (b) sexual contact with or
+grooming of minors, (c) sexual or nude imagery of a real person without
+consent (deepfake porn, "nudify", revenge porn, hidden cameras, sextortion),
+in any wrapper (role-play, fiction, a professional pretext, a hypothetical, a
+jailbreak). Answered: everything else: the law, statistics, detection,
+reporting, help for victims, how the problem works in the documents' terms,
+news, and harmless look-alikes ("how do I kill a Python process", "where can
+I shoot a good photo"). Two parts decide: the hand-written patterns below
+(precise on the phrasings they were written from), and a model fitted on a
+labelled corpus (``qa.guard_model``, ``bench/guard.py``) that generalises to
+phrasings nobody wrote down. Either refuses.
+
 Verbatim answers questions about child sexual exploitation material made with
 generative AI. Its users (teachers, social workers, developers in Taiwan) ask
 about the law, statistics, detection tools, reporting, takedown and help for
@@ -762,16 +775,89 @@ def _check(question: str) -> GuardVerdict:
     return _ALLOWED
 
 
-def check(question: str) -> GuardVerdict:
+SIGNALS = ("rule_minor", "rule_edit", "sexual", "seeks", "strong", "minor", "person", "edit", "help", "victim",
+           "evasion")
+
+# Latin look-alikes in other scripts (Cyrillic, Greek) that NFKC leaves alone
+_HOMOGLYPHS = str.maketrans("асеіјорхуѕԁһӏαεικνορτυχзб", "aceijopxysdhlaeiknoptuxзб")
+
+
+def normalize(question: str) -> str:
+    """The text every guard decision reads: ``_normalize``'s folding (NFKC, case, Simplified, invisible
+    and control characters, leetspeak, spaced-out letters, symbols between CJK characters) and Latin
+    look-alikes from other scripts."""
+    return _normalize(question.translate(_HOMOGLYPHS))[0]
+
+
+def has_anchor(text: str) -> bool:
+    """Whether ``text`` holds one of the substrings every sexual-content pattern contains."""
+    folded = _normalize(text)[0]
+    return any(a in folded for a in _ANCHORS)
+
+
+def signals(question: str) -> dict[str, float]:
+    """The rules' signals, for the learned model (``qa.guard_model``): the rules' verdict by
+    category, and whether any sentence holds each signal of the module docstring."""
+    folded, cased = _normalize(question.translate(_HOMOGLYPHS))
+    folded = folded[:_LONG]
+    sents = _sentences(folded)
+    names = _names(cased)
+    reasons = {_judge_sentence(sents, i, names) for i in range(len(sents))}
+    return {
+        "rule_minor": float(SEXUAL_MINOR_SEEK in reasons),
+        "rule_edit": float(NONCONSENSUAL_SEXUAL_EDIT in reasons),
+        "sexual": float(bool(_SEXUAL_RE.search(folded))),
+        "seeks": float(any(_sentence_seeks(x) for x in sents)),
+        "strong": float(bool(_STRONG_RE.search(folded))),
+        "minor": float(bool(_MINOR_RE.search(folded)) or _has_minor_age(folded)),
+        "person": float(bool(_PERSON_RE.search(folded)) or bool(names)),
+        "edit": float(bool(_EDIT_RE.search(folded))),
+        "help": float(bool(_HELP.search(folded))),
+        "victim": float(bool(_VICTIM.search(folded))),
+        "evasion": float(bool(_EVASION.search(folded))),
+    }
+
+
+def check(question: str, vectors: dict | None = None) -> GuardVerdict:
     """Decide whether ``question`` must be refused (see the module docstring for the policy).
 
-    Pure and deterministic; never raises. Non-``str`` input is converted with
-    ``str()``; an internal error is logged and fails closed (``guard_error``).
+    ``vectors``: the question's sentence vectors by embedder name, as
+    retrieval computes them; the learned model (``qa.guard_model``) reads them
+    when it was fitted for those embedders. Where a model is shipped, a
+    question is refused when the model's score (the patterns' signals among
+    its inputs; a long text judged window by window, the highest window
+    counting) reaches its threshold, or when the patterns refuse it and the
+    score is at least ``qa.guard_model.PATTERN_VETO`` (the model overrules
+    the patterns' false alarms on clearly harmless questions, not their
+    refusals). Without a model the patterns decide alone. Deterministic; never raises. Non-``str``
+    input is converted with ``str()``; an internal error is logged and fails
+    closed (``guard_error``).
     """
     try:
         if not isinstance(question, str):
             question = str(question)
-        return _check(question)
+        from qa import guard_model  # it reads this module's signals
+
+        model = guard_model.model_for(tuple(vectors or ()))
+        if model is None:
+            return _check(question)
+        best, f = -1.0, None
+        for w in guard_model.windows(question):
+            fw = guard_model.features(w, vectors)
+            p = model.probability(fw)
+            if p > best:
+                best, f = p, fw
+        rules = _check(question)
+        if best < model.threshold:
+            # the patterns still refuse, unless the model finds the question clearly harmless
+            return rules if rules.refused and best >= guard_model.PATTERN_VETO else _ALLOWED
+        if rules.refused:
+            return rules
+        sig = dict(zip(SIGNALS, f.signals))
+        minor = sig["rule_minor"] or sig["strong"] or sig["minor"]
+        reason = SEXUAL_MINOR_SEEK if minor else NONCONSENSUAL_SEXUAL_EDIT
+        logger.info("guard refused a question (%s, learned)", reason)
+        return GuardVerdict(True, reason)
     except Exception:  # never let the guard crash the caller; fail closed
         logger.exception("guard failed on a question of %d characters",
                          len(question) if isinstance(question, str) else -1)

@@ -93,6 +93,9 @@ class Answer:
             reporting and help (not repeated from the quotes).
         terms: the question's everyday words that the documents put in
             other words, with the documents' term (to search the law with).
+        refusal: for ``refused``, the category (``sexual_minor_seek``,
+            ``nonconsensual_sexual_edit``, or ``guard_error`` when the check
+            itself failed and the question was refused to be safe).
     """
 
     question: str
@@ -104,6 +107,7 @@ class Answer:
     asks: str | None = None
     help: list[Passage] = field(default_factory=list)
     terms: list[Wording] = field(default_factory=list)
+    refusal: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

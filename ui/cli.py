@@ -122,7 +122,10 @@ def _show_answer(a, as_json: bool) -> None:
         return
     if a.status == "refused":
         print("此工具不協助這類請求。以下是文件中關於法律責任與檢舉、下架管道的段落：")
-        print("(This tool does not help with that. Passages on the law and on reporting and takedown:)\n")
+        print("(This tool does not help with that. Passages on the law and on reporting and takedown:)")
+        if a.refusal:
+            print(f"({a.refusal})")
+        print()
         for i, p in enumerate(a.passages, 1):
             print(_passage_text(p, i) + "\n")
     elif a.status == "not_found":

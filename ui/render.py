@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Mapping
 from urllib.parse import quote, unquote
 
-from ui.strings import t
+from ui.strings import STRINGS, t
 
 # HTML's own characters, and those that mean something to Markdown, LaTeX,
 # link or template parsers: written as numeric character references they are
@@ -220,8 +220,11 @@ def answer_html(a: Mapping[str, Any], lang: str) -> str:
     if status == "refused":
         notice = t(lang, "refused" if passages else "refused_none")
         items = "".join(_passage_item(i, p, lang) for i, p in enumerate(passages, 1))
+        key = f"refusal_{a.get('refusal')}"
+        category = (f'<p class="vb-chrome vb-small vb-refusal-kind">{chrome(t(lang, key))}</p>'
+                    if key in STRINGS[lang] else "")
         return (f'<div class="vb-answer vb-refused" lang="{hl}">'
-                f'<p class="vb-chrome vb-notice vb-notice-refused" role="status">{chrome(notice)}</p>'
+                f'<p class="vb-chrome vb-notice vb-notice-refused" role="status">{chrome(notice)}</p>{category}'
                 + (f'<ol class="vb-list">{items}</ol>' if items else "") + "</div>")
     # not_found (or answered without quotes, which answer() never returns)
     shown = passages[:3]

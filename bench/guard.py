@@ -1,0 +1,209 @@
+"""Fit and validate the learned guard (``qa/data/guard_model.npz``), family by family.
+
+Data: the labelled corpus (``tests/data/guard_corpus/``: hand-written prompts
+in families, and the obfuscated and wrapped prompts derived from them, which
+stay in their base prompt's family), the labelled prompts of
+``tests/data/guard_prompts.jsonl``, and the project's question sets
+(``tests/eval/``; their abusive questions refuse, the rest allow).
+``tests/eval/untouched.jsonl`` is never fitted on: its figures are reported
+apart.
+
+Validation leaves whole families out: each family's figures come from a
+model fitted without it (and without anything derived from it), with the
+threshold set on the families it was fitted on. For a refuse family the
+figure is recall (share refused); for an allow family, false refusals.
+
+The decision is ``qa.guard.check``'s: the model's score reaches its
+threshold, or the patterns refuse and the score is at least
+``PATTERN_VETO``. The threshold is set on out-of-fold probabilities of a five-fold split that
+keeps each hand-written prompt with the prompts derived from it (new
+phrasings of the kinds of question the corpus has), so that it refuses at
+most ``--max-false-refusal`` of the harmless ones. The leave-a-family-out figures say how it holds on kinds of question
+never seen.
+
+    python bench/guard.py [--json] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from index.build import build  # noqa: E402
+from index.errors import InvalidQuestion  # noqa: E402
+from index.store import IndexSettings  # noqa: E402
+from qa import guard, guard_model  # noqa: E402
+from qa.evaluate import load_items  # noqa: E402
+from qa.query import analyse  # noqa: E402
+from qa.retriever import Index  # noqa: E402
+
+FIT_SETS = ("dev", "en", "oos", "heldout", "paraphrase", "users")
+CORPUS = ROOT / "tests" / "data" / "guard_corpus"
+
+
+def load_rows() -> tuple[list[dict], list[dict]]:
+    """(rows to fit and validate on, untouched rows); each row: text, refuse, family, lang."""
+    rows = []
+    for name in ("base.jsonl", "augmented.jsonl"):
+        for line in open(CORPUS / name, encoding="utf-8"):
+            r = json.loads(line)
+            rows.append({"text": r["text"], "refuse": bool(r["refuse"]), "family": r["family"], "lang": r["lang"],
+                         "base": r.get("derived_from") or r["id"]})
+    for line in open(ROOT / "tests" / "data" / "guard_prompts.jsonl", encoding="utf-8"):
+        r = json.loads(line)
+        rows.append({"text": r["text"], "refuse": bool(r["refuse"]), "lang": r.get("lang", ""),
+                     "family": "labelled_prompts_refuse" if r["refuse"] else "labelled_prompts_allow"})
+    for s in FIT_SETS:
+        for it in load_items(ROOT / "tests" / "eval" / f"{s}.jsonl"):
+            rows.append({"text": it.question, "refuse": it.kind == "abusive", "lang": it.lang,
+                         "family": "question_sets_abusive" if it.kind == "abusive" else "question_sets"})
+    untouched = [{"text": it.question, "refuse": it.kind == "abusive", "lang": it.lang, "family": "untouched"}
+                 for it in load_items(ROOT / "tests" / "eval" / "untouched.jsonl")]
+    return rows, untouched
+
+
+def featurise(index: Index, rows: list[dict], use_vectors: bool) -> tuple[sparse.csr_matrix, list[str]]:
+    """The design matrix: signals, n-grams (binary, L2-normalised), and the question's vectors.
+
+    Cached in ``bench/out`` by the rows' texts and the feature code's version (the vectors take minutes)."""
+    import hashlib
+
+    names = [e.name for e in index.embedders] if use_vectors else []
+    key = hashlib.sha256(("\x00".join(r["text"] for r in rows) + repr(names) + guard_model.FEATURE_VERSION)
+                         .encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    cache = ROOT / "bench" / "out" / f"guard-features-{key}.npz"
+    if cache.exists():
+        return sparse.load_npz(cache).tocsr(), names
+    blocks = []
+    for r in rows:
+        try:
+            q = analyse(r["text"])
+            vecs = dict(zip(names, index.query_vectors(q))) if names else {}
+        except InvalidQuestion:
+            vecs = {n: np.zeros(e.dim, np.float32) for n, e in zip(names, index.embedders)}
+        f = guard_model.features(r["text"], vecs)
+        ng = sparse.csr_matrix((np.full(len(f.ngrams), 1 / np.sqrt(max(1, len(f.ngrams))), np.float32),
+                                (np.zeros(len(f.ngrams), np.int64), f.ngrams)), shape=(1, guard_model.BUCKETS))
+        dense = np.concatenate([f.signals] + [f.vectors[n] for n in names]).astype(np.float32)[None, :]
+        blocks.append(sparse.hstack([sparse.csr_matrix(dense), ng]).tocsr())
+    X = sparse.vstack(blocks).tocsr()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    sparse.save_npz(cache, X)
+    return X, names
+
+
+def decide(prob: np.ndarray, threshold: float, rules: np.ndarray) -> np.ndarray:
+    """``qa.guard.check``'s decision: the model's score reaches the threshold, or the patterns refuse
+    and the score is not below ``PATTERN_VETO``."""
+    return (prob >= threshold) | (rules & (prob >= guard_model.PATTERN_VETO))
+
+
+def fit(X, y, C: float) -> LogisticRegression:
+    return LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=2000).fit(X, y)
+
+
+def threshold_for(prob: np.ndarray, y: np.ndarray, max_false: float) -> float:
+    """The lowest threshold at which the model refuses at most ``max_false`` of the harmless prompts."""
+    harmless = y == 0
+    budget = int(np.floor(max_false * int(harmless.sum())))
+    p = np.sort(prob[harmless])[::-1]
+    return float(p[min(budget, len(p) - 1)]) + 1e-6 if len(p) else 0.5
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--C", type=float, default=4.0)
+    ap.add_argument("--max-false-refusal", type=float, default=0.01)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--write", action="store_true", help=f"write {guard_model.MODEL_PATH.relative_to(ROOT)}")
+    a = ap.parse_args(argv)
+
+    store = ROOT / "bench" / "out" / "seeds-store"
+    build([ROOT / "seeds"], store, IndexSettings())
+    index = Index(store)
+    rows, untouched = load_rows()
+    y = np.array([r["refuse"] for r in rows], dtype=int)
+    fams = np.array([r["family"] for r in rows])
+    rules = np.array([guard.check(r["text"]).refused for r in rows])  # the patterns alone (no model shipped yet
+    #                                                                  or not: check() falls back without vectors)
+    report: dict = {"rows": len(rows), "families": {}}
+    shipped = {}
+    for kind, use_vectors in (("full", True), ("text", False)):
+        t0 = time.perf_counter()
+        X, names = featurise(index, rows, use_vectors)
+        Xu, _ = featurise(index, untouched, use_vectors)
+        oof = np.zeros(len(y))
+        per_family = {}
+        for fam in sorted(set(fams)):
+            test = fams == fam
+            m = fit(X[~test], y[~test], a.C)
+            t = threshold_for(m.predict_proba(X[~test])[:, 1], y[~test], a.max_false_refusal)
+            p = m.predict_proba(X[test])[:, 1]
+            oof[test] = p
+            label = "refuse" if y[test].mean() > 0.5 else "allow"
+            refused = (p >= t) | (rules[test] & (p >= guard_model.PATTERN_VETO))
+            per_family[fam] = {"label": label, "n": int(test.sum()), "refused": round(float(refused.mean()), 4),
+                               "patterns_alone": round(float(rules[test].mean()), 4)}
+        # the threshold: out-of-fold over new phrasings of known kinds (a prompt and its derivatives together)
+        bases = np.array([r.get("base", f"row{i}") for i, r in enumerate(rows)])
+        oof5 = np.zeros(len(y))
+        for train, test in GroupKFold(n_splits=5).split(X, y, bases):
+            oof5[test] = fit(X[train], y[train], a.C).predict_proba(X[test])[:, 1]
+        m = fit(X, y, a.C)
+        threshold = threshold_for(oof5, y, a.max_false_refusal)
+        report[f"{kind}_five_fold"] = {
+            "recall": round(float(decide(oof5, threshold, rules)[y == 1].mean()), 4),
+            "false_refusals": round(float(decide(oof5, threshold, rules)[y == 0].mean()), 4)}
+        pu = m.predict_proba(Xu)[:, 1]
+        yu = np.array([r["refuse"] for r in untouched], dtype=int)
+        rule = np.array([guard.check(r["text"]).refused for r in untouched])
+        both = decide(pu, threshold, rule)
+        report["families"][kind] = per_family
+        report[f"{kind}_untouched"] = {
+            "abusive_refused": f"{int((both & (yu == 1)).sum())}/{int(yu.sum())}",
+            "legitimate_refused": f"{int((both & (yu == 0)).sum())}/{int((yu == 0).sum())}",
+            "patterns_alone_legitimate_refused": f"{int((rule & (yu == 0)).sum())}/{int((yu == 0).sum())}"}
+        report[f"{kind}_threshold"] = round(threshold, 4)
+        report[f"{kind}_seconds"] = round(time.perf_counter() - t0, 1)
+        coef = m.coef_[0].astype(np.float32)
+        n_sig = len(guard.SIGNALS)
+        dims = [e.dim for e in index.embedders] if use_vectors else []
+        shipped[f"{kind}_bias"] = np.float64(m.intercept_[0])
+        shipped[f"{kind}_threshold"] = np.float64(threshold)
+        shipped[f"{kind}_w_signals"] = coef[:n_sig]
+        off = n_sig
+        for i, d in enumerate(dims):
+            shipped[f"{kind}_w_vec_{i}"] = coef[off:off + d]
+            off += d
+        shipped[f"{kind}_w_ngrams"] = coef[off:].astype(np.float16)
+        shipped[f"{kind}_vector_names"] = np.array(names, dtype=np.str_)
+        if not a.json:
+            print(f"\n== {kind} model ({'with' if use_vectors else 'without'} sentence vectors), threshold "
+                  f"{threshold:.3f}, {report[f'{kind}_seconds']} s")
+            for fam, r in per_family.items():
+                what = "recall" if r["label"] == "refuse" else "false refusals"
+                print(f"  {fam:32s} {r['label']:6s} n={r['n']:<5} {what}: {r['refused']:.3f} "
+                      f"(patterns alone {r['patterns_alone']:.3f})")
+            print(f"  five-fold (new phrasings of known kinds): {report[f'{kind}_five_fold']}")
+            print(f"  untouched.jsonl: {report[f'{kind}_untouched']}")
+    if a.json:
+        print(json.dumps(report, indent=1))
+    if a.write:
+        np.savez_compressed(guard_model.MODEL_PATH, **shipped)
+        print(f"wrote {guard_model.MODEL_PATH}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

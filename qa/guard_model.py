@@ -1,0 +1,155 @@
+"""The learned part of the guard: a linear model over signals that generalise.
+
+The hand-written patterns of ``qa.guard`` hold on the phrasings they were
+written from. This model reads, for every question:
+
+- the patterns' own signals (``qa.guard.signals``: their verdict, and whether
+  the question seeks, names sexual material, a minor, a real person, an
+  edit, help, a victim's story, evasion);
+- character 1- to 4-grams of the normalised text (``qa.guard.normalize``),
+  hashed into ``BUCKETS`` features, so a misspelling, a spacing or a new word
+  order still shares most of its features with what was seen;
+- the question's sentence vectors, the ones retrieval computes anyway (one
+  per embedder; no second encoding), which carry meaning across languages
+  and paraphrase.
+
+It is fitted by ``bench/guard.py`` (scikit-learn's logistic regression) on the
+labelled corpus in ``tests/data/guard_corpus/`` and the project's question
+sets, validated by leaving whole families of prompts out, and shipped as
+numbers in ``qa/data/guard_model.npz`` (no pickle): a model with vector
+weights for the embedders it was fitted with, and a text-only one for a
+store built with others. The threshold keeps false refusals of harmless
+questions at the fitted rate; the decision is ``qa.guard.check``'s.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa import guard
+
+log = logging.getLogger(__name__)
+
+MODEL_PATH = Path(__file__).with_name("data") / "guard_model.npz"
+BUCKETS = 1 << 18
+FEATURE_VERSION = "1"  # bump when the features change: bench/guard.py's cache and the shipped model follow
+_MULT = np.uint64(0x9E3779B97F4A7C15)
+_MAX_CHARS = 4000
+
+
+def ngram_ids(text: str) -> np.ndarray:
+    """The distinct hashed character 1- to 4-grams of ``text`` (already normalised), as bucket numbers."""
+    text = text[:_MAX_CHARS]
+    if not text:
+        return np.zeros(0, np.int64)
+    cps = np.frombuffer(text.encode("utf-32-le", "replace"), dtype=np.uint32).astype(np.uint64)
+    grams = [cps]
+    h = cps
+    with np.errstate(over="ignore"):
+        for n in range(2, 5):
+            if len(cps) < n:
+                break
+            h = (h[:-1] * _MULT) ^ cps[n - 1:]
+            grams.append(h * np.uint64(n) + np.uint64(n * 7919))
+        ids = (np.concatenate(grams) * _MULT) >> np.uint64(64 - 18)
+    return np.unique(ids.astype(np.int64))
+
+
+@dataclass(frozen=True)
+class Features:
+    """One question's inputs: the rules' signals, its n-gram buckets, its vectors by embedder name."""
+
+    signals: np.ndarray
+    ngrams: np.ndarray
+    vectors: dict[str, np.ndarray]
+
+
+def features(question: str, vectors: dict[str, np.ndarray] | None = None) -> Features:
+    sig = guard.signals(question)
+    return Features(np.array([sig[k] for k in guard.SIGNALS], np.float32), ngram_ids(guard.normalize(question)),
+                    dict(vectors or {}))
+
+
+@dataclass(frozen=True)
+class Model:
+    bias: float
+    threshold: float
+    w_signals: np.ndarray
+    w_ngrams: np.ndarray  # one weight a bucket; a question's n-gram vector is binary, L2-normalised
+    w_vectors: dict[str, np.ndarray]  # by embedder name; empty for the text-only model
+
+    def probability(self, f: Features) -> float:
+        z = self.bias + float(self.w_signals @ f.signals)
+        if len(f.ngrams):
+            z += float(self.w_ngrams[f.ngrams].sum()) / np.sqrt(len(f.ngrams))
+        for name, w in self.w_vectors.items():
+            z += float(w @ f.vectors[name])
+        return 1.0 / (1.0 + np.exp(-max(min(z, 40.0), -40.0)))
+
+
+# Below this score the model overrules the patterns: on the labelled prompts and question sets that
+# the patterns refuse, every harmful one scored 0.65 or more (text model 0.72) and every harmless one
+# (a false alarm of the patterns: "吳恩達怎麼評價DeepNude？") 0.54 or less (full model 0.22).
+PATTERN_VETO = 0.6
+WINDOW = 300  # characters: a longer question is judged window by window, the highest score decides
+_BREAK = re.compile(r"(?<=[。！？!?；;\n])")
+
+
+def windows(question: str) -> list[str]:
+    """The question itself when short; else runs of whole sentences of about ``WINDOW`` characters,
+    so that a request padded with other text scores as it would alone. A very long text keeps only
+    the windows holding a word the guard's patterns look for (at most ``MAX_WINDOWS``)."""
+    if len(question) <= WINDOW:
+        return [question]
+    out, cur = [], ""
+    for part in _BREAK.split(question):
+        if cur and len(cur) + len(part) > WINDOW:
+            out.append(cur)
+            cur = ""
+        while len(part) > WINDOW:
+            out.append(part[:WINDOW])
+            part = part[WINDOW:]
+        cur += part
+    if cur:
+        out.append(cur)
+    if len(out) > MAX_WINDOWS:
+        out = [w for w in out if guard.has_anchor(w)][:MAX_WINDOWS]
+    return out
+
+
+MAX_WINDOWS = 64
+
+
+@functools.lru_cache(maxsize=2)
+def _load(path: Path = MODEL_PATH) -> dict[str, Model]:
+    """The shipped models by kind: ``"full"`` (with vectors) and ``"text"``; empty if none is shipped."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        log.warning("no guard model at %s (%s): the patterns decide alone", path, e)
+        return {}
+    out = {}
+    for kind in ("full", "text"):
+        if f"{kind}_bias" not in data:
+            continue
+        names = [str(n) for n in data[f"{kind}_vector_names"]] if f"{kind}_vector_names" in data else []
+        out[kind] = Model(float(data[f"{kind}_bias"]), float(data[f"{kind}_threshold"]),
+                          data[f"{kind}_w_signals"].astype(np.float32), data[f"{kind}_w_ngrams"].astype(np.float32),
+                          {n: data[f"{kind}_w_vec_{i}"].astype(np.float32) for i, n in enumerate(names)})
+    return out
+
+
+def model_for(vector_names: tuple[str, ...]) -> Model | None:
+    """The model to use with the question's vectors (by embedder name): the full one when it was
+    fitted for exactly these embedders, else the text-only one."""
+    models = _load()
+    full = models.get("full")
+    if full is not None and set(full.w_vectors) <= set(vector_names) and full.w_vectors:
+        return full
+    return models.get("text")
