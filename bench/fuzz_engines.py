@@ -82,6 +82,8 @@ def child(path: str, seed: int, start: int, count: int, raw: bool) -> None:
 
 def fuzz(path: str, count: int, seed: int, raw: bool, out_dir: Path) -> dict:
     t0 = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    progress = out_dir / f"progress-{path}.json"  # how far it got, for a run that is stopped
     start, deaths, children = 0, [], 0
     while start < count:
         children += 1
@@ -95,6 +97,9 @@ def fuzz(path: str, count: int, seed: int, raw: bool, out_dir: Path) -> dict:
                 last_start = int(n)
             elif kind == "done":
                 last_done = int(n)
+                if progress is not None and (last_done + 1) % 1000 == 0:
+                    progress.write_text(json.dumps({"path": path, "done": last_done + 1, "of": count,
+                                                    "deaths": len(deaths), "seconds": round(time.perf_counter() - t0)}))
         err = proc.stderr.read()
         rc = proc.wait()
         if rc == 0 and last_done >= count - 1:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,7 @@ class Term:
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: Path = GLOSSARY_PATH) -> tuple[re.Pattern[str] | None, dict[str, Term]]:
+def _load(path: Path = GLOSSARY_PATH) -> tuple[dict[str, list[str]] | None, dict[str, Term]]:
     try:
         entries = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
@@ -55,9 +54,11 @@ def _load(path: Path = GLOSSARY_PATH) -> tuple[re.Pattern[str] | None, dict[str,
                 table[key] = Term(key, e["term"], tuple(e.get("also", ())), (w,))
     if not table:
         return None, {}
-    alts = sorted(table, key=len, reverse=True)
-    pattern = re.compile("|".join(rf"(?<![a-z]){re.escape(k)}(?![a-z])" if k.isascii() else re.escape(k) for k in alts))
-    return pattern, table
+    # the keys by their first two characters, longest first: one dictionary probe per position of the text
+    heads: dict[str, list[str]] = {}
+    for k in sorted(table, key=len, reverse=True):
+        heads.setdefault(k[:2], []).append(k)
+    return heads, table
 
 
 def lookup(folded: str, question: str = "") -> tuple[Term, ...]:
@@ -66,16 +67,32 @@ def lookup(folded: str, question: str = "") -> tuple[Term, ...]:
     ``Term.said`` is the word as ``question`` spells it when one of the
     glossary's spellings occurs there verbatim, else its folded form.
     """
-    pattern, table = _load()
-    if pattern is None:
+    heads, table = _load()
+    if heads is None:
         return ()
     out: list[Term] = []
     seen: set[str] = set()
     low = question.lower()
-    for m in pattern.finditer(folded.lower()):
-        t = table[m.group(0)]
+    text = folded.lower()
+    i, n = 0, len(text)
+    while i < n - 1:
+        hit = None
+        for k in heads.get(text[i:i + 2], ()):
+            if text.startswith(k, i) and not (k.isascii() and _inside_word(text, i, i + len(k))):
+                hit = k
+                break
+        if hit is None:
+            i += 1
+            continue
+        t = table[hit]
         if t.term not in seen:
             seen.add(t.term)
             said = next((w for w in t.spellings if w.lower() in low), t.said)
             out.append(Term(said, t.term, t.also, t.spellings))
+        i += len(hit)  # matches do not overlap
     return tuple(out)
+
+
+def _inside_word(text: str, a: int, b: int) -> bool:
+    """Whether ``text[a:b]`` (an English word) continues a longer word on either side."""
+    return (a > 0 and "a" <= text[a - 1] <= "z") or (b < len(text) and "a" <= text[b] <= "z")

@@ -25,6 +25,7 @@ from index.textnorm import CJK, fold
 from qa.glossary import Term, lookup
 
 MAX_QUESTION_CHARS = 2000
+ANALYSE_CHARS = 2 * MAX_QUESTION_CHARS  # of the folded question, read for what it asks and its constraints
 # The embedders read at most this many characters of a question (and the e5
 # engine at most ``index.embed.QUERY_TOKENS`` tokens of them): the cost of a
 # query vector grows with its length, and a question longer than this is a
@@ -276,12 +277,13 @@ def analyse(question: object) -> Query:
     """Check ``question`` (``check_question``) and analyse it once."""
     q = check_question(question)
     folded = fold(q)
+    head = folded[:ANALYSE_CHARS]  # NFKC can make a text many times longer: the analysis reads a bounded head
     parts, i = split_clauses(q)
     story = i is not None and any(_STORY.search(p) for j, p in enumerate(parts) if j != i)
-    happening = bool(_HAPPENING.search(folded)) or (story and bool(_HAPPENING.search(folded.lower())))
+    happening = bool(_HAPPENING.search(head))
     return Query(text=q, folded=folded, cjk=CJK.search(q) is not None, tokens=tuple(tokens(q)), clauses=tuple(parts),
-                 ask_index=i, tells_story=story, happening=happening, asks=asks_for(folded),
-                 constraints=_constraints(q, folded), terms=lookup(folded, q))
+                 ask_index=i, tells_story=story, happening=happening, asks=asks_for(head),
+                 constraints=_constraints(q[:ANALYSE_CHARS], head), terms=lookup(head, q))
 
 
 def unmet(constraints: tuple[Constraint, ...], passages: list[str], documents: str) -> list[Constraint]:
