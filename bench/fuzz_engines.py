@@ -37,14 +37,15 @@ def _lengths(path: str) -> int:
     return {"e5-passage": 400, "use-passage": 1500}.get(path, 2000)
 
 
-def strings(seed: int, start: int, count: int, max_len: int):
-    """The generated strings number ``start`` .. ``start + count - 1`` (each from its own seed)."""
+def strings(seed: int, start: int, count: int, max_len: int, long_share: float = 0.05):
+    """The generated strings number ``start`` .. ``start + count - 1`` (each from its own seed):
+    up to 64 characters, or, for ``long_share`` of them, up to ``max_len``."""
     sys.path.insert(0, str(ROOT / "bench"))
     import hostile
 
     for i in range(start, start + count):
         rng = random.Random(seed * 1_000_003 + i)
-        short = rng.random() < 0.95
+        short = rng.random() >= long_share
         yield i, hostile.sample(rng, 64 if short else max_len)[1]
 
 
@@ -70,9 +71,9 @@ def _runner(path: str, raw: bool):
     return lambda batch: e.embed_passages(batch)
 
 
-def child(path: str, seed: int, start: int, count: int, raw: bool) -> None:
+def child(path: str, seed: int, start: int, count: int, raw: bool, long_share: float) -> None:
     run = _runner(path, raw)
-    todo = list(strings(seed, start, count, _lengths(path)))
+    todo = list(strings(seed, start, count, _lengths(path), long_share))
     for b in range(0, len(todo), BATCH):
         batch = todo[b:b + BATCH]
         print(f"start {batch[0][0]}", flush=True)
@@ -80,7 +81,7 @@ def child(path: str, seed: int, start: int, count: int, raw: bool) -> None:
         print(f"done {batch[-1][0]}", flush=True)
 
 
-def fuzz(path: str, count: int, seed: int, raw: bool, out_dir: Path) -> dict:
+def fuzz(path: str, count: int, seed: int, raw: bool, out_dir: Path, long_share: float = 0.05) -> dict:
     t0 = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     progress = out_dir / f"progress-{path}.json"  # how far it got, for a run that is stopped
@@ -88,7 +89,8 @@ def fuzz(path: str, count: int, seed: int, raw: bool, out_dir: Path) -> dict:
     while start < count:
         children += 1
         proc = subprocess.Popen([sys.executable, __file__, "--child", path, "--seed", str(seed), "--start", str(start),
-                                 "--count", str(count - start)] + (["--raw"] if raw else []),
+                                 "--count", str(count - start), "--long-share", str(long_share)]
+                                + (["--raw"] if raw else []),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         last_start, last_done = start, start - 1
         for line in proc.stdout:
@@ -104,7 +106,7 @@ def fuzz(path: str, count: int, seed: int, raw: bool, out_dir: Path) -> dict:
         rc = proc.wait()
         if rc == 0 and last_done >= count - 1:
             break
-        bad = list(strings(seed, last_start, min(BATCH, count - last_start), _lengths(path)))
+        bad = list(strings(seed, last_start, min(BATCH, count - last_start), _lengths(path), long_share))
         out_dir.mkdir(parents=True, exist_ok=True)
         f = out_dir / f"{path}-{last_start}.json"
         f.write_text(json.dumps([t for _, t in bad], ensure_ascii=True), "utf-8")
@@ -112,7 +114,8 @@ def fuzz(path: str, count: int, seed: int, raw: bool, out_dir: Path) -> dict:
         start = last_start + BATCH
         if len(deaths) >= 20:
             break
-    return {"path": path, "strings": count, "raw": raw, "children": children, "deaths": len(deaths),
+    return {"path": path, "strings": count, "long_share": long_share, "raw": raw, "children": children,
+            "deaths": len(deaths),
             "death_details": deaths[:5], "seconds": round(time.perf_counter() - t0, 1)}
 
 
@@ -122,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--raw", action="store_true", help="bypass engine_text (a control that should crash)")
+    p.add_argument("--long-share", type=float, default=0.05,
+                   help="share of strings longer than 64 characters, up to the path's limit (default 0.05)")
     p.add_argument("--out", default=str(ROOT / ".verbatim" / "fuzz"), help="where killing batches are saved")
     p.add_argument("--json", action="store_true")
     p.add_argument("--child", choices=PATHS, help=argparse.SUPPRESS)
@@ -129,12 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.child:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-        child(a.child, a.seed, a.start, a.count, a.raw)
+        child(a.child, a.seed, a.start, a.count, a.raw, a.long_share)
         return 0
     paths = ["e5-tokens"] if a.raw else a.paths
     results = []
     for path in paths:
-        r = fuzz(path, a.count, a.seed, a.raw, Path(a.out))
+        r = fuzz(path, a.count, a.seed, a.raw, Path(a.out), a.long_share)
         results.append(r)
         if not a.json:
             print(f"{path:12s} {r['strings']:>7} strings, {r['deaths']} deaths, {r['children']} processes, "

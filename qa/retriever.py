@@ -102,6 +102,27 @@ class RetrievalSettings:
     latin_share: float = 0.5  # a chunk whose letters are more Latin than this is in the Latin group
 
 
+def fuse(signals: dict[str, np.ndarray], weights: dict[str, float], groups: list[np.ndarray] | None = None,
+         penalty: np.ndarray | None = None) -> np.ndarray:
+    """The fused score of each candidate: every signal standardised over the candidates (z-score) and
+    weighted; dense signals (all but ``bm25``) standardised within each of ``groups`` (boolean masks)
+    when given; ``penalty`` subtracted. A pure function; a constant signal adds nothing."""
+    n = len(next(iter(signals.values()))) if signals else 0
+    fused = np.zeros(n, np.float64)
+    whole = np.ones(n, dtype=bool)
+    for name, w in weights.items():
+        if not w or name not in signals:
+            continue
+        v = signals[name].astype(np.float64)
+        for g in (groups or [whole]) if name != "bm25" else [whole]:
+            sd = v[g].std()
+            if sd > 1e-9:
+                fused[g] += w * (v[g] - v[g].mean()) / sd
+    if penalty is not None:
+        fused -= penalty
+    return fused.astype(np.float32)
+
+
 def _latin_share(text: str) -> float:
     letters = [ch for ch in text if ch.isalpha()]
     return sum(1 for ch in letters if ch.isascii()) / len(letters) if letters else 0.0
@@ -231,23 +252,14 @@ class Index:
         for i, (idx, v) in enumerate(zip(self.dense, qvecs)):
             vecs = idx.reconstruct_batch(cand.astype(np.int64))
             signals[f"dense{i}"] = vecs @ v
-        fused = np.zeros(len(cand), np.float64)
-        whole = np.ones(len(cand), dtype=bool)
-        groups = [whole]
+        groups = None
         if s.script_groups and not q.cjk:
             latin = self._latin[cand]
             if latin.sum() >= 3 and (~latin).sum() >= 3:
                 groups = [latin, ~latin]
-        for name, w in [("bm25", bw)] + [(f"dense{i}", dw[i]) for i in range(len(self.dense))]:
-            if not w:
-                continue
-            v = signals[name].astype(np.float64)
-            for g in groups if name != "bm25" else [whole]:
-                sd = v[g].std()
-                if sd > 1e-9:
-                    fused[g] += w * (v[g] - v[g].mean()) / sd
-        fused -= s.boilerplate_penalty * self._boilerplate[cand]
-        return cand, fused.astype(np.float32), signals
+        weights = {"bm25": bw, **{f"dense{i}": dw[i] for i in range(len(self.dense))}}
+        fused = fuse(signals, weights, groups, s.boilerplate_penalty * self._boilerplate[cand])
+        return cand, fused, signals
 
     def lexical_scores(self, q: Query, loose: float = 1.0, plain: np.ndarray | None = None) -> np.ndarray:
         """BM25 of every chunk. For a question that tells before it asks, words

@@ -109,3 +109,19 @@ def test_everyday_words_also_search_for_the_documents_terms(fake_store):
     assert has_term.any()
     # the chunks using the documents' term gain; no chunk loses
     assert np.all(with_terms >= without - 1e-6) and np.all(with_terms[has_term] > without[has_term])
+
+
+def test_fusion_is_a_weighted_sum_of_z_scores():
+    from qa.retriever import fuse
+
+    sig = {"bm25": np.array([1.0, 2.0, 3.0]), "dense0": np.array([0.5, 0.5, 0.5]), "dense1": np.array([3.0, 2.0, 1.0])}
+    z = np.array([-1.0, 0.0, 1.0]) / np.std([-1.0, 0.0, 1.0])
+    np.testing.assert_allclose(fuse(sig, {"bm25": 1.0}), z, rtol=1e-6)
+    # a constant signal adds nothing; opposite signals of equal weight cancel
+    np.testing.assert_allclose(fuse(sig, {"dense0": 1.0}), 0.0)
+    np.testing.assert_allclose(fuse(sig, {"bm25": 0.5, "dense1": 0.5}), 0.0, atol=1e-6)
+    # a penalty is subtracted; dense signals are standardised within each group
+    np.testing.assert_allclose(fuse(sig, {"bm25": 1.0}, penalty=np.array([0.0, 0.0, 1.0])), z - [0, 0, 1], rtol=1e-6)
+    groups = [np.array([True, True, False]), np.array([False, False, True])]
+    out = fuse({"dense1": np.array([3.0, 1.0, 9.0])}, {"dense1": 1.0}, groups)
+    np.testing.assert_allclose(out, [1.0, -1.0, 0.0], rtol=1e-6)  # the lone third is its group's mean
