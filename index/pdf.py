@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import errno
 import json
 import logging
 import os
@@ -231,7 +232,11 @@ def _pdf_worker_main(memory_mb: int) -> int:
         _limit_resources(memory_mb)
         data = sys.stdin.buffer.read()
         result = _parse_pdf(data, handler.messages, memory_mb)
-    except MemoryError:
+    except (MemoryError, OSError) as e:
+        # under the address-space limit, running out shows as MemoryError or, while importing or
+        # opening files, as an OSError with ENOMEM
+        if isinstance(e, OSError) and e.errno != errno.ENOMEM:
+            raise
         result = {"ok": False, "error": f"PDF parsing exceeded {memory_mb} MB of memory"}
     result["warnings"] = handler.messages[:_MAX_WORKER_WARNINGS]
     out.write(json.dumps(result, ensure_ascii=False).encode("utf-8"))
