@@ -49,8 +49,9 @@ _CONFIG: ThreadConfig | None = None
 def configure(omp_threads: int | None = None) -> ThreadConfig:
     """Set the engines' thread environment (once; later calls return the first result).
 
-    ``omp_threads``: OpenMP threads per question; None keeps the default or
-    the environment's. Variables the environment already sets are kept.
+    ``omp_threads``: OpenMP threads per question; None keeps the default.
+    When the environment sets any of the OpenMP variables, all of its
+    choices are kept, ``omp_threads`` included.
     """
     global _CONFIG
     with _LOCK:
@@ -60,7 +61,7 @@ def configure(omp_threads: int | None = None) -> ThreadConfig:
         if not mine:
             for k, v in DEFAULT.items():
                 os.environ[k] = v
-        if omp_threads is not None:
+        if omp_threads is not None and not mine:
             os.environ["OMP_NUM_THREADS"] = str(max(1, int(omp_threads)))
         blas = _limit_numpy_blas()
         _CONFIG = ThreadConfig(os.environ.get("OMP_NUM_THREADS", "all cores"),

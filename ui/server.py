@@ -105,7 +105,6 @@ class ServeSettings:
     sessions: int = 1000
     history: int = 20
     quiet: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 def cores() -> int:
