@@ -11,7 +11,8 @@ news, and harmless look-alikes ("how do I kill a Python process", "where can
 I shoot a good photo"). Two parts decide: the hand-written patterns below
 (precise on the phrasings they were written from), and a model fitted on a
 labelled corpus (``qa.guard_model``, ``bench/guard.py``) that generalises to
-phrasings nobody wrote down. Either refuses.
+phrasings nobody wrote down. Either refuses, except that the model may
+overrule the patterns on a short question it finds clearly harmless.
 
 Verbatim answers questions about child sexual exploitation material made with
 generative AI. Its users (teachers, social workers, developers in Taiwan) ask
@@ -755,7 +756,7 @@ _LONG = 4000
 
 
 def _check(question: str) -> GuardVerdict:
-    folded, cased = _normalize(question)
+    folded, cased = _normalize(question.translate(_HOMOGLYPHS))
     if len(folded) <= _LONG:
         sents = _sentences(folded)
         candidates: list[int] | range = range(len(sents))
@@ -842,15 +843,18 @@ def check(question: str, vectors: dict | None = None) -> GuardVerdict:
         if model is None:
             return _check(question)
         best, f = -1.0, None
-        for w in guard_model.windows(question):
+        windows = guard_model.windows(question)
+        for w in windows:
             fw = guard_model.features(w, vectors)
             p = model.probability(fw)
             if p > best:
                 best, f = p, fw
         rules = _check(question)
         if best < model.threshold:
-            # the patterns still refuse, unless the model finds the question clearly harmless
-            return rules if rules.refused and best >= guard_model.PATTERN_VETO else _ALLOWED
+            # the patterns still refuse, unless the model finds a short question clearly harmless (a long
+            # one is judged in windows, and a request cut across two of them must not overrule the patterns)
+            veto = len(windows) == 1 and best < guard_model.PATTERN_VETO
+            return rules if rules.refused and not veto else _ALLOWED
         if rules.refused:
             return rules
         sig = dict(zip(SIGNALS, f.signals))

@@ -102,19 +102,24 @@ _BREAK = re.compile(r"(?<=[。！？!?；;\n])")
 
 
 def windows(question: str) -> list[str]:
-    """The question itself when short; else runs of whole sentences of about ``WINDOW`` characters,
-    so that a request padded with other text scores as it would alone. A very long text keeps only
-    the windows holding a word the guard's patterns look for (at most ``MAX_WINDOWS``)."""
+    """The question itself when short; else runs of whole sentences of about ``WINDOW`` characters of
+    its normalised text (``qa.guard.normalize``: invisible characters and spacing do not count), so
+    that a request padded with other text scores as it would alone; a sentence longer than a window
+    is cut into windows that overlap by half, so no word is only ever seen cut in two. A very long
+    text keeps only the windows holding a word the guard's patterns look for (at most ``MAX_WINDOWS``)."""
     if len(question) <= WINDOW:
         return [question]
+    text = guard.normalize(question)
+    if len(text) <= WINDOW:
+        return [text]
     out, cur = [], ""
-    for part in _BREAK.split(question):
+    for part in _BREAK.split(text):
         if cur and len(cur) + len(part) > WINDOW:
             out.append(cur)
             cur = ""
-        while len(part) > WINDOW:
-            out.append(part[:WINDOW])
-            part = part[WINDOW:]
+        if len(part) > WINDOW:
+            out.extend(part[i:i + WINDOW] for i in range(0, len(part) - WINDOW // 2, WINDOW // 2))
+            continue
         cur += part
     if cur:
         out.append(cur)

@@ -201,25 +201,29 @@ _PLACE_ALIASES = {"美国": r"美国|美方|白宫|united states|u\.s\.", "unite
 
 # Kinds of fact an answer must hold when the question asks for them.
 _FACT_KINDS = (
-    ("phone", re.compile(r"电话|专线号码|热线|hotline|phone number|telephone|number (to|i can) call"),
-     r"\d{2,4}[-\s]?\d{3,4}[-\s]?\d{3,4}|\b1\d{2,3}\b专线",
+    ("phone", re.compile(r"电话号码|电话是|电话几号|专线号码|专线是|热线|hotline|phone number|telephone number|"
+                         r"number (to|i can) call"),
+     r"\d{2,4}[-\s]?\d{3,4}[-\s]?\d{3,4}|(?<!\d)1\d{2,3}(?!\d)\s*专线",
      {"zh": "電話號碼", "en": "a phone number"}),
-    ("url", re.compile(r"网址|连结|链接|\burl\b|web address|website address|link to"),
+    ("url", re.compile(r"网址|\burl\b|web address|website address"),
      r"https?://|www\.|\.(?:com|org|gov|tw)\b",
      {"zh": "網址", "en": "a web address"}),
     ("sentence_length", re.compile(r"判几年|关几年|坐牢|刑期|最重.{0,4}(刑|判|关)|最高.{0,4}(刑|判)|几年以下|有期徒刑|"
                                    r"maximum sentence|how (many|long).{0,20}(years|prison|jail)|\bprison\b|\bjail\b"),
      r"\d+\s*年以下|\d+\s*年以上|有期徒刑|徒刑|拘役|years? (of )?(imprisonment|prison)",
      {"zh": "刑期", "en": "a prison term"}),
-    ("fine", re.compile(r"罚金|罚款|罚多少|赔偿.{0,4}多少|多少钱|\bfine\b|\bfined\b|how much.{0,20}(pay|fine|compensat)"),
+    ("fine", re.compile(r"罚金|罚款|罚多少|赔偿.{0,4}多少|多少钱|\bfines?\b (of|for|under)|\bfined\b|"
+                        r"how much.{0,20}(pay|fine|compensat)|amount of (the )?fine"),
      r"\d[\d,]*\s*(万|元|美元|欧元)|罚金|罚锾|\$\s?\d|€\s?\d|\d+\s*(dollars|euros)",
      {"zh": "罰款金額", "en": "an amount of money"}),
     ("deadline", re.compile(r"几天内|多久内|多久之内|几小时内|期限|时限|期间内|within how (many|long)|deadline|how soon|"
                             r"how long (do|does|will|must)"),
-     r"\d+\s*(天|日|小时|个月|周|hours?|days?|weeks?|months?)(内|之内| of| after)?|立即|即时|immediately",
+     r"\d+\s*(天|日|小时|个月|周|年|hours?|days?|weeks?|months?|years?)(内|之内| of| after)?|立即|即时|immediately",
      {"zh": "期限", "en": "a time limit"}),
 )
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)\s*年?|(?<!\d)(1[01]\d)\s*年")  # 2023年, 2023, 民國 113年
+# 2023年, in 2023, since 2023, 2023 年度, 民國 113年; not 2000張, $2000, 2048x2048
+_YEAR = re.compile(r"(?<![\d$€.,x])((?:19|20)\d{2})(?=\s*年)|(?:\b(?:in|since|until|by|of|during|before|after) )"
+                   r"((?:19|20)\d{2})\b(?![\d.,x])|(?<!\d)(1[01]\d)\s*年")
 _ARTICLE = re.compile(r"第\s*(\d+)\s*条(?:\s*之\s*(\d+))?")
 # an acronym or a product-like name: two capitals or more (OHCHR, PhotoDNA, iWIN), or letters with digits
 _LATIN_NAME = re.compile(r"\b(?:[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z0-9]*|[A-Za-z]+\d[A-Za-z0-9]*)\b")
@@ -243,12 +247,12 @@ def _constraints(q: str, folded: str) -> tuple[Constraint, ...]:
     # the year of a figure asked for must be in the passages; any other year, somewhere in the documents
     year_scope = "passages" if asks_for(folded) == "number" else "documents"
     for m in _YEAR.finditer(folded):
-        if m.group(1):
-            y = m.group(1)
+        if m.group(1) or m.group(2):
+            y = m.group(1) or m.group(2)
             add(Constraint("year", f"{y}年" if lang == "zh" else y, rf"(?<!\d){y}(?!\d)|民国\s*{int(y) - 1911}\s*年|"
                                                                    rf"(?<!\d){int(y) - 1911}\s*年", year_scope))
         else:
-            roc = int(m.group(2))
+            roc = int(m.group(3))
             add(Constraint("year", f"民國{roc}年", rf"(?<!\d){roc}\s*年|(?<!\d){roc + 1911}(?!\d)", year_scope))
     for m in _ARTICLE.finditer(folded):
         art = f"第{m.group(1)}条" + (f"之{m.group(2)}" if m.group(2) else "")
@@ -257,8 +261,11 @@ def _constraints(q: str, folded: str) -> tuple[Constraint, ...]:
     for kind, asked, pattern, labels in _FACT_KINDS:
         if asked.search(low):
             add(Constraint(kind, labels[lang], pattern, "passages"))
-    for m in _LATIN_NAME.finditer(q):
+    letters = [c for c in q if c.isascii() and c.isalpha()]
+    shouting = letters and sum(c.isupper() for c in letters) > 0.6 * len(letters)  # all caps: no names to tell
+    for m in () if shouting else _LATIN_NAME.finditer(q):
         name = m.group(0)
+        name = name[:-1] if name.endswith("s") and name[:-1].isupper() else name  # NGOs: the NGO
         if name.upper() in _NAME_STOP or len(name) < 3 or name.lower() in _PLACES:
             continue
         add(Constraint("name", name, rf"(?<![a-z]){re.escape(name.lower())}(?![a-z])"))

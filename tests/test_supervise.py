@@ -81,3 +81,16 @@ def test_the_served_app_comes_back_after_its_server_process_is_killed(fake_store
     assert sup.returncode == 0
     assert "SIGABRT" in err and "starting it again" in err
     assert _wait(lambda: not _up(url), 10)
+
+
+def test_a_stop_during_the_wait_before_a_restart_starts_nothing(tmp_path):
+    import threading
+
+    count = tmp_path / "n"
+    script = ("import pathlib; p = pathlib.Path(%r); p.write_text(str(int(p.read_text()) + 1) if p.exists() else '1'); "
+              "raise SystemExit(1)") % str(count)
+    sup = Supervisor([sys.executable, "-c", script], backoff=5.0)
+    threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+    t = time.monotonic()
+    assert sup.run() == 0
+    assert time.monotonic() - t < 4.5 and count.read_text() == "1"  # stopped during the 5 s wait; no second start

@@ -637,3 +637,9 @@ def test_unknown_events_and_deep_json_are_4xx_without_a_traceback(server, web, c
     # and the app still answers
     status, event, data, _ = web.call("answer", {"data": [LAW_Q]})
     assert status == 200 and event == "complete"
+
+
+def test_deep_links_are_refused_on_every_route_however_written(web):
+    for path in ("/config?deep_link=abc", "/?deep%5Flink=abc", "/gradio_api/info?x=1&deep_link=", "/?DEEP_LINK=a&deep_link=b"):
+        status, _, body = web.get(path)
+        assert status == 400 and b"deep link" in body, (path, status)

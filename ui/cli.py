@@ -206,10 +206,11 @@ def cmd_serve(args) -> int:
                              history=max(1, args.history))
     if args.supervise:
         # this process only watches: the server runs (and, if it dies, runs again) in a child process
-        argv = [sys.executable, "-m", "ui.cli", "serve", "--no-supervise", "--store", str(settings.store),
-                "--host", settings.host, "--port", str(settings.port), "--concurrency", str(settings.concurrency),
-                "--queue-max", str(settings.queue_max), "--sessions", str(settings.sessions),
-                "--history", str(settings.history)] + (["--verbose"] if args.verbose else [])
+        argv = [sys.executable, "-m", "ui.cli"] + (["--verbose"] if args.verbose else []) + [
+            "serve", "--no-supervise", "--store", str(settings.store), "--host", settings.host,
+            "--port", str(settings.port), "--concurrency", str(settings.concurrency),
+            "--queue-max", str(settings.queue_max), "--sessions", str(settings.sessions),
+            "--history", str(settings.history)]
         print(f"verbatim: serving {settings.store} on http://{settings.host}:{settings.port} "
               f"({settings.concurrency} questions at once; restarted if it dies)", file=sys.stderr, flush=True)
         return Supervisor(argv, env=dict(os.environ, VERBATIM_SUPERVISED="1")).run()
@@ -272,15 +273,15 @@ def parser() -> argparse.ArgumentParser:
 
     s = ServeSettings()
     sp.add_argument("--host", default=_env("VERBATIM_HOST", s.host), help=f"env VERBATIM_HOST, default {s.host}")
-    sp.add_argument("--port", type=int, default=int(_env("VERBATIM_PORT", s.port)),
+    sp.add_argument("--port", type=int, default=_env("VERBATIM_PORT", str(s.port)),
                     help=f"env VERBATIM_PORT, default {s.port}")
-    sp.add_argument("--concurrency", type=int, default=int(_env("VERBATIM_CONCURRENCY", s.concurrency)),
+    sp.add_argument("--concurrency", type=int, default=_env("VERBATIM_CONCURRENCY", str(s.concurrency)),
                     help=f"questions answered at once (env VERBATIM_CONCURRENCY, default {s.concurrency})")
-    sp.add_argument("--queue-max", type=int, default=int(_env("VERBATIM_QUEUE_MAX", s.queue_max)),
+    sp.add_argument("--queue-max", type=int, default=_env("VERBATIM_QUEUE_MAX", str(s.queue_max)),
                     help=f"questions waiting at most (env VERBATIM_QUEUE_MAX, default {s.queue_max})")
-    sp.add_argument("--sessions", type=int, default=int(_env("VERBATIM_SESSIONS", s.sessions)),
+    sp.add_argument("--sessions", type=int, default=_env("VERBATIM_SESSIONS", str(s.sessions)),
                     help=f"browser sessions kept in memory (env VERBATIM_SESSIONS, default {s.sessions})")
-    sp.add_argument("--history", type=int, default=int(_env("VERBATIM_HISTORY", s.history)),
+    sp.add_argument("--history", type=int, default=_env("VERBATIM_HISTORY", str(s.history)),
                     help=f"answers a chat keeps (env VERBATIM_HISTORY, default {s.history})")
     sp.add_argument("--no-supervise", dest="supervise", action="store_false",
                     help="serve in this process (default: a supervisor restarts the server if it dies)")

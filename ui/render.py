@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from datetime import datetime
 from typing import Any, Mapping
 from urllib.parse import quote, unquote
@@ -32,8 +33,9 @@ _ESCAPES.update({ord("\t"): "&#9;", ord("\r"): "", ord("\n"): "<br>"})
 # and invisible characters) are shown as a visible mark naming the code point,
 # so a quote cannot look like other words than it holds. The API keeps the
 # exact text; joiners (U+200C, U+200D) stay, since scripts and emoji need them.
-_HIDDEN = "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064" \
-          "\u2066\u2067\u2068\u2069\u206a\u206b\u206c\u206d\u206e\u206f\ufeff\u00ad\u180e"
+_HIDDEN = [chr(c) for c in range(0x110000)
+           if unicodedata.category(chr(c)) == "Cf" and c not in (0x200C, 0x200D)]  # format characters
+_HIDDEN += ["\u034f", "\u115f", "\u1160", "\u3164", "\uffa0", "\u2028", "\u2029"]  # fillers, line separators
 _ESCAPES.update({ord(c): f'<span class="vb-ctl" title="U+{ord(c):04X}">[U+{ord(c):04X}]</span>' for c in _HIDDEN})
 # In the note, every ASCII punctuation character of a document's or a
 # question's words is backslash-escaped (CommonMark allows it for all of
@@ -134,7 +136,7 @@ def open_key(source: str, start: int, end: int) -> str:
 
 def parse_open_key(key: object) -> tuple[str, int, int] | None:
     """(source, start, end) from :func:`open_key`'s form, ignoring a ``#nonce`` suffix; None if malformed."""
-    if not isinstance(key, str) or len(key) > 1000:
+    if not isinstance(key, str) or len(key) > 20000:
         return None
     key = key.partition("#")[0]
     m = re.fullmatch(r"(\d{1,9})-(\d{1,9})@(.+)", key, re.S)

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,27 +190,29 @@ class Supervisor:
     restarts: list[float] = field(default_factory=list)
 
     def run(self) -> int:
-        stopping = False
+        stopping = threading.Event()
         child: subprocess.Popen | None = None
 
         def stop(signum, _frame):
-            nonlocal stopping
-            stopping = True
+            stopping.set()
             if child is not None and child.poll() is None:
                 child.send_signal(signum)
 
         old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             delay = self.backoff
-            while True:
-                child = subprocess.Popen(self.argv, env=self.env)
+            while not stopping.is_set():
+                # its own session: a Ctrl-C in the terminal reaches the server once, through stop()
+                child = subprocess.Popen(self.argv, env=self.env, start_new_session=True)
+                if stopping.is_set():  # a stop that came while it was starting
+                    child.send_signal(signal.SIGTERM)
                 if self.on_start:
                     self.on_start(child.pid)
                 started = time.monotonic()
                 rc = child.wait()
-                if stopping or rc == 0:
-                    return 0 if stopping else rc
-                what = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit code {rc}"
+                if stopping.is_set() or rc == 0:
+                    return 0 if stopping.is_set() else rc
+                what = f"signal {_signal_name(-rc)}" if rc < 0 else f"exit code {rc}"
                 now = time.monotonic()
                 self.restarts = [t for t in self.restarts if now - t < self.window] + [now]
                 if len(self.restarts) > self.max_restarts:
@@ -219,7 +222,15 @@ class Supervisor:
                 delay = self.backoff if now - started > self.window else min(30.0, delay * 2)
                 log.error("the server died (%s); starting it again in %.1f s", what, delay)
                 print(f"verbatim: the server died ({what}); starting it again", file=sys.stderr, flush=True)
-                time.sleep(delay)
+                stopping.wait(delay)  # a stop during the wait ends supervision, and starts nothing
+            return 0
         finally:
             for s, h in old.items():
                 signal.signal(s, h)
+
+
+def _signal_name(n: int) -> str:
+    try:
+        return signal.Signals(n).name
+    except ValueError:  # a real-time signal has no name
+        return str(n)

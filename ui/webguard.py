@@ -26,6 +26,7 @@ import json
 import logging
 import re
 from typing import Any, Callable
+from urllib.parse import parse_qs
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ class WebGuard:
         if not allowed(method, path):
             await self._refuse(scope, receive, send, 404, f"not served: {method} {path[:80]}")
             return
-        if path == "/" and re.search(rb"(?:^|&)deep_link=", scope.get("query_string", b"")):
+        if "deep_link" in parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
             await self._refuse(scope, receive, send, 400, "deep links are not served: this app saves no sessions")
             return
         if method != "POST":
