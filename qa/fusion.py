@@ -71,7 +71,6 @@ class RetrievalSettings:
     script_groups: bool = True
     boilerplate_penalty: float = 1.0
     glossary_weight: float = 0.5
-    type_bonus: float = 0.0  # added to the fused score of a passage holding what the question asks for
     score_all_below: int = 5  # with a document filter, score every allowed chunk when there are at
     #                           most this many times ``candidates`` of them
     filtered_dense_factor: int = 20  # else each embedder proposes this many times ``candidates``

@@ -796,15 +796,26 @@ def has_anchor(text: str) -> bool:
     return any(a in folded for a in _ANCHORS)
 
 
-def signals(question: str) -> dict[str, float]:
-    """The rules' signals, for the learned model (``qa.guard_model``): the rules' verdict by
+@dataclass(frozen=True)
+class Reading:
+    """What the patterns make of a text, read once: its normalised form, their verdict, their signals."""
+
+    folded: str  # ``normalize(text)``, at most ``_LONG`` characters
+    rule: GuardVerdict  # the patterns' verdict on those characters
+    complete: bool  # the whole text fitted in ``folded`` (so ``rule`` is ``_check``'s verdict)
+    signals: dict[str, float]
+
+
+def read(question: str) -> Reading:
+    """The rules' verdict and signals, for the learned model (``qa.guard_model``): the verdict by
     category, and whether any sentence holds each signal of the module docstring."""
     folded, cased = _normalize(question.translate(_HOMOGLYPHS))
+    complete = len(folded) <= _LONG
     folded = folded[:_LONG]
     sents = _sentences(folded)
     names = _names(cased)
-    reasons = {_judge_sentence(sents, i, names) for i in range(len(sents))}
-    return {
+    reasons = [r for r in (_judge_sentence(sents, i, names) for i in range(len(sents))) if r]
+    return Reading(folded, GuardVerdict(True, reasons[0]) if reasons else _ALLOWED, complete, {
         "rule_minor": float(SEXUAL_MINOR_SEEK in reasons),
         "rule_edit": float(NONCONSENSUAL_SEXUAL_EDIT in reasons),
         "sexual": float(bool(_SEXUAL_RE.search(folded))),
@@ -816,7 +827,7 @@ def signals(question: str) -> dict[str, float]:
         "help": float(bool(_HELP.search(folded))),
         "victim": float(bool(_VICTIM.search(folded))),
         "evasion": float(bool(_EVASION.search(folded))),
-    }
+    })
 
 
 def check(question: str, vectors: dict | None = None) -> GuardVerdict:
@@ -849,7 +860,9 @@ def check(question: str, vectors: dict | None = None) -> GuardVerdict:
             p = model.probability(fw)
             if p > best:
                 best, f = p, fw
-        rules = _check(question)
+        # a question read whole in one window already has the patterns' verdict
+        rules = f.reading.rule if len(windows) == 1 and windows[0] is question and f.reading.complete \
+            else _check(question)
         if best < model.threshold:
             # the patterns still refuse, unless the model finds a short question clearly harmless (a long
             # one is judged in windows, and a request cut across two of them must not overrule the patterns)
@@ -857,7 +870,7 @@ def check(question: str, vectors: dict | None = None) -> GuardVerdict:
             return rules if rules.refused and not veto else _ALLOWED
         if rules.refused:
             return rules
-        sig = dict(zip(SIGNALS, f.signals))
+        sig = f.reading.signals
         minor = sig["rule_minor"] or sig["strong"] or sig["minor"]
         reason = SEXUAL_MINOR_SEEK if minor else NONCONSENSUAL_SEXUAL_EDIT
         logger.info("guard refused a question (%s, learned)", reason)

@@ -3,7 +3,7 @@
 The hand-written patterns of ``qa.guard`` hold on the phrasings they were
 written from. This model reads, for every question:
 
-- the patterns' own signals (``qa.guard.signals``: their verdict, and whether
+- the patterns' own signals (``qa.guard.read``: their verdict, and whether
   the question seeks, names sexual material, a minor, a real person, an
   edit, help, a victim's story, evasion);
 - character 1- to 4-grams of the normalised text (``qa.guard.normalize``),
@@ -63,17 +63,19 @@ def ngram_ids(text: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Features:
-    """One question's inputs: the rules' signals, its n-gram buckets, its vectors by embedder name."""
+    """One question's inputs: the rules' signals, its n-gram buckets, its vectors by embedder name,
+    and what the rules made of it (``qa.guard.Reading``, read once for both)."""
 
     signals: np.ndarray
     ngrams: np.ndarray
     vectors: dict[str, np.ndarray]
+    reading: guard.Reading
 
 
 def features(question: str, vectors: dict[str, np.ndarray] | None = None) -> Features:
-    sig = guard.signals(question)
-    return Features(np.array([sig[k] for k in guard.SIGNALS], np.float32), ngram_ids(guard.normalize(question)),
-                    dict(vectors or {}))
+    r = guard.read(question)
+    return Features(np.array([r.signals[k] for k in guard.SIGNALS], np.float32), ngram_ids(r.folded),
+                    dict(vectors or {}), r)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from index.lexical import tokens
 from index.textnorm import fold
 from index.store import DocRecord, Store, default_store, open_store
 from qa.query import MAX_QUESTION_CHARS, Query, analyse, check_question  # noqa: F401 - re-exported
-from qa.extract import answer_type, type_match
 from qa.fusion import RetrievalSettings, fuse  # noqa: F401 - re-exported
 from qa.records import Passage
 
@@ -68,8 +67,7 @@ class Index:
         self.settings = settings
         self._qcache: dict[str, list[np.ndarray]] = {}
         self._qcache_lock = threading.Lock()
-        self._safety: dict[int, list[Passage]] = {}
-        self._holds: dict[str, np.ndarray] = {}  # refusal passages, found once per store (qa.answerer)
+        self._safety: dict[int, list[Passage]] = {}  # refusal passages, found once per store (qa.answerer)
         by_source: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
             by_source.setdefault(c.source, []).append(i)
@@ -87,16 +85,6 @@ class Index:
         if self.sentence_vectors is not None:
             self._sentence_qvec_index = self.specs.index(self.sentence_spec) if self.sentence_spec in self.specs else None
             self._sentence_embedder = None if self._sentence_qvec_index is not None else get_embedder(self.sentence_spec)
-
-    def holds(self, kind: str) -> np.ndarray:
-        """Which chunks hold what a question of ``kind`` asks for (``qa.extract.type_match``), computed once."""
-        with self._qcache_lock:
-            got = self._holds.get(kind)
-        if got is None:
-            got = np.array([type_match(kind, fold(c.text)) for c in self.chunks], dtype=np.float32)
-            with self._qcache_lock:
-                self._holds[kind] = got
-        return got
 
     @functools.cached_property
     def folded_documents(self) -> str:
@@ -186,12 +174,7 @@ class Index:
             if latin.sum() >= 3 and (~latin).sum() >= 3:
                 groups = [latin, ~latin]
         weights = {"bm25": bw, **{f"dense{i}": dw[i] for i in range(len(self.dense))}}
-        penalty = s.boilerplate_penalty * self._boilerplate[cand]
-        kind = answer_type(q)
-        if s.type_bonus and kind is not None:
-            # a passage that holds what is asked for (an action, a law, a number...) comes forward
-            penalty = penalty - s.type_bonus * self.holds(kind)[cand]
-        fused = fuse(signals, weights, groups, penalty)
+        fused = fuse(signals, weights, groups, s.boilerplate_penalty * self._boilerplate[cand])
         return cand, fused, signals
 
     def lexical_scores(self, q: Query, loose: float = 1.0, plain: np.ndarray | None = None) -> np.ndarray:

@@ -27,16 +27,28 @@ from ui.strings import STRINGS, t
 # HTML's own characters, and those that mean something to Markdown, LaTeX,
 # link or template parsers: written as numeric character references they are
 # shown, never interpreted (one pass, so no reference is escaped twice).
-_ESCAPES = {ord(c): f"&#{ord(c)};" for c in "&<>\"'[]()*_`~\\#!|${}:"}
-_ESCAPES.update({ord("\t"): "&#9;", ord("\r"): "", ord("\n"): "<br>"})
 # Controls that reorder or hide text (bidi overrides and isolates, zero-width
-# and invisible characters) are shown as a visible mark naming the code point,
-# so a quote cannot look like other words than it holds. The API keeps the
-# exact text; joiners (U+200C, U+200D) stay, since scripts and emoji need them.
-_HIDDEN = [chr(c) for c in range(0x110000)
-           if unicodedata.category(chr(c)) == "Cf" and c not in (0x200C, 0x200D)]  # format characters
-_HIDDEN += ["\u034f", "\u115f", "\u1160", "\u3164", "\uffa0", "\u2028", "\u2029"]  # fillers, line separators
-_ESCAPES.update({ord(c): f'<span class="vb-ctl" title="U+{ord(c):04X}">[U+{ord(c):04X}]</span>' for c in _HIDDEN})
+# and invisible characters: Unicode's format characters, fillers, line
+# separators) are shown as a visible mark naming the code point, so a quote
+# cannot look like other words than it holds. The API keeps the exact text;
+# joiners (U+200C, U+200D) stay, since scripts and emoji need them.
+_FILLERS = {0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2028, 0x2029}
+_JOINERS = {0x200C, 0x200D}
+
+
+class _Escapes(dict):
+    """``str.translate`` table: the fixed escapes, and a mark for each hidden character, decided on
+    first sight (listing Unicode's ~170 format characters up front would scan every code point at import)."""
+
+    def __missing__(self, cp: int) -> str:
+        if cp in _FILLERS or (cp not in _JOINERS and unicodedata.category(chr(cp)) == "Cf"):
+            self[cp] = f'<span class="vb-ctl" title="U+{cp:04X}">[U+{cp:04X}]</span>'  # at most ~170 of these
+            return self[cp]
+        raise LookupError(cp)  # kept as it is (not remembered: the table stays small)
+
+
+_ESCAPES = _Escapes({ord(c): f"&#{ord(c)};" for c in "&<>\"'[]()*_`~\\#!|${}:"})
+_ESCAPES.update({ord("\t"): "&#9;", ord("\r"): "", ord("\n"): "<br>"})
 # In the note, every ASCII punctuation character of a document's or a
 # question's words is backslash-escaped (CommonMark allows it for all of
 # them), and a line break is a hard break: a Markdown viewer then shows each
