@@ -12,16 +12,17 @@ import contextlib
 import logging
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
-from index.chunk import Chunk, chunk_document, line_locator
+from index.chunk import Chunk, chunk_document, file_locator, line_locator
 from index.clean import clean
 from index.embed import Embedder, get_embedder
 from index.errors import IndexCorrupt, IndexNotFound, UnreadableFile, UnsupportedFile
+from index.laws import LAWS_VERSION, LawInfo, document_mentions
 from index.store import (
     CHUNKS,
     SENTENCES,
@@ -198,6 +199,8 @@ def build(
         report.skipped.extend(skipped)
         docs: list[DocRecord] = []
         chunks: list[tuple[Chunk, str]] = []  # (chunk, indexed text)
+        laws_found: dict[str, LawInfo] = {}
+        mentions: list[dict] = []  # every legal citation, with its document
         for n, (path, source) in enumerate(files):
             if progress:
                 progress("read", n, len(files))
@@ -219,6 +222,12 @@ def build(
                 target_chars=settings.target_chars, max_chars=settings.max_chars,
             )
             docs.append(DocRecord(source, shown_title, cd.text, raw.meta, raw.sha256, raw.encoding, len(doc_chunks)))
+            cites, cited = document_mentions(cd.text, title, file_locator(raw.pages, raw.body_line, raw.front_matter,
+                                                                         cd.raw_position))
+            laws_found.update({k: v for k, v in cited.items() if k not in laws_found})
+            for k, v in cited.items():  # a law named differently in two documents: every name kept
+                laws_found[k] = replace(laws_found[k], aliases=tuple(dict.fromkeys((*laws_found[k].aliases, *v.aliases))))
+            mentions.extend({"source": source, **asdict(m)} for m in cites)
             chunks.extend((c, index_text(title, c)) for c in doc_chunks)
         if progress:
             progress("read", len(files), len(files))
@@ -267,7 +276,9 @@ def build(
         vdir.mkdir(parents=True)
         try:
             write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
-                          report.skipped, previous=previous[0].name if previous else None)
+                          report.skipped, previous=previous[0].name if previous else None,
+                          laws={"version": LAWS_VERSION, "laws": [asdict(v) for v in laws_found.values()],
+                                "mentions": mentions})
             swap_in(store_dir, vdir)
         except BaseException:
             shutil.rmtree(vdir, ignore_errors=True)

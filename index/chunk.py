@@ -212,3 +212,18 @@ def line_locator(pages: list[str], body_line: int, front_matter: str = ""):
         return first_line[page] + bisect.bisect_right(starts[page], raw) - 1
 
     return line_of
+
+
+def file_locator(pages: list[str], body_line: int, front_matter: str, segments_of):
+    """``offset -> (line, col)`` in the original file, for a document read into ``pages``.
+
+    ``segments_of(offset) -> (page, raw offset)`` is ``CleanDoc.raw_position``.
+    """
+    line_of = line_locator(pages, body_line, front_matter)
+
+    def position(offset: int) -> tuple[int, int]:
+        page, raw = segments_of(offset)
+        src = front_matter if page < 0 else pages[page]
+        return line_of(page, raw), raw - (src.rfind("\n", 0, raw) + 1)
+
+    return position

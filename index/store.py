@@ -12,6 +12,8 @@ Layout of a store folder::
         dense-N.faiss  one FAISS index per embedder
         sentences.npy  float16 vectors of every chunk's sentences, in chunk order
                        (for choosing the quote; optional)
+        laws.json      the legal citations in the documents: every law cited and
+                       every mention (document, span, line, locator), from ``index.laws``
 
 A build writes a new version folder beside the current one, fsyncs it and then
 swaps ``CURRENT`` with an atomic rename, so a reader (or a crash) sees the old
@@ -43,6 +45,7 @@ import numpy as np
 from index.chunk import CHUNKER_VERSION, Chunk
 from index.clean import CLEANER_VERSION
 from index.errors import IndexCorrupt, IndexLocked, IndexNotFound
+from index.laws import LAWS_VERSION
 from index.lexical import BM25
 from index.threads import ensure_configured
 
@@ -52,6 +55,7 @@ STORE_FORMAT = 1
 DEFAULT_STORE = ".verbatim/store"
 # the files of a version folder (``dense-N.faiss``: one per embedder, in manifest order)
 MANIFEST, DOCS, CHUNKS, BM25_FILE, SENTENCES = "manifest.json", "docs.jsonl", "chunks.jsonl", "bm25.npz", "sentences.npy"
+LAWS_FILE = "laws.json"
 
 
 def dense_file(i: int) -> str:
@@ -81,6 +85,7 @@ class IndexSettings:
         d["cleaner_version"] = CLEANER_VERSION
         d["chunker_version"] = CHUNKER_VERSION
         d["store_format"] = STORE_FORMAT
+        d["laws_version"] = LAWS_VERSION
         if dims is not None:
             d["dims"] = dims
         return d
@@ -115,6 +120,7 @@ class Store:
     dense: list[Any]  # one FAISS index per embedder
     sentence_spec: str | None
     sentence_vectors: np.ndarray | None  # float16, every chunk's sentences in chunk order
+    laws: dict | None = None  # laws.json: {"version", "laws": [...], "mentions": [...]}; None in a store built before it
 
 
 def open_store(store_dir: str | Path) -> Store:
@@ -152,7 +158,8 @@ def open_store(store_dir: str | Path) -> Store:
         vectors = read_npy(read_verified(vdir, m, SENTENCES))
         if len(vectors) != sum(len(c.sentences) for c in chunks):
             raise IndexCorrupt(f"sentence vectors of {store_dir} do not match its chunks: rebuild")
-    return Store(store_dir, vdir, m, docs, chunks, bm25, specs, names, dense, sentence_spec, vectors)
+    laws = json.loads(read_verified(vdir, m, LAWS_FILE)) if LAWS_FILE in m.get("checksums", {}) else None
+    return Store(store_dir, vdir, m, docs, chunks, bm25, specs, names, dense, sentence_spec, vectors, laws)
 
 
 def _sha256_file(path: Path) -> str:
@@ -305,7 +312,7 @@ def make_faiss(kind: str, dim: int, vectors: np.ndarray):
 
 
 def write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
-                  skipped: list[tuple[str, str]], previous: str | None = None) -> None:
+                  skipped: list[tuple[str, str]], previous: str | None = None, laws: dict | None = None) -> None:
     """Write every file of a version into ``vdir`` (fsynced), the manifest last, with their checksums."""
     faiss = _faiss()
 
@@ -324,6 +331,8 @@ def write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, ma
     BM25.build([t for _, t in chunks], k1=settings.k1, b=settings.b).save(vdir / BM25_FILE)
     for i, mat in enumerate(matrices):
         faiss.write_index(make_faiss(settings.faiss_index, mat.shape[1], mat), str(vdir / dense_file(i)))
+    if laws is not None:
+        _write(vdir / LAWS_FILE, dumps(laws).encode("utf-8", "surrogatepass"))
     if sentence_matrix is not None:
         with open(vdir / SENTENCES, "wb") as f:
             np.save(f, sentence_matrix, allow_pickle=False)

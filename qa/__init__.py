@@ -22,11 +22,12 @@ from index.errors import (
     VerbatimError,
 )
 from qa.answerer import answer
+from qa.laws import Article, Citation, Cited, Law, cited, laws
 from qa.records import Answer, Passage, Quote
 from qa.retriever import retrieve
 
 __all__ = [
-    "answer", "retrieve", "Answer", "Passage", "Quote", "VerbatimError", "InvalidQuestion", "EmptyQuestion",
+    "answer", "retrieve", "laws", "cited", "Law", "Article", "Citation", "Cited", "Answer", "Passage", "Quote", "VerbatimError", "InvalidQuestion", "EmptyQuestion",
     "QuestionTooLong", "UnknownSource", "IndexNotFound", "IndexMismatch", "IndexCorrupt", "IndexLocked",
     "UnsupportedFile", "UnreadableFile",
 ]

@@ -44,6 +44,12 @@ def _latin_share(text: str) -> float:
     return sum(1 for ch in letters if ch.isascii()) / len(letters) if letters else 0.0
 
 
+def passage_of(c: Chunk, title: str, score: float = 0.0) -> Passage:
+    """The Passage record of one chunk of a document titled ``title``."""
+    return Passage(chunk_id=c.chunk_id, text=c.text, source=c.source, title=title, section=" › ".join(c.section),
+                   page=c.page, start=c.start, end=c.end, score=float(score), kind=c.kind, line=c.line)
+
+
 class Index:
     """A store opened for reading: documents, chunks, BM25 and FAISS indexes."""
 
@@ -242,10 +248,7 @@ class Index:
         return bw, [w if w is not None else rest / n_unknown for w in known]
 
     def passage(self, i: int, score: float) -> Passage:
-        c = self.chunks[i]
-        return Passage(chunk_id=c.chunk_id, text=c.text, source=c.source, title=self.docs[c.source].title,
-                       section=" › ".join(c.section), page=c.page, start=c.start, end=c.end,
-                       score=float(score), kind=c.kind, line=c.line)
+        return passage_of(self.chunks[i], self.docs[self.chunks[i].source].title, score)
 
     def search(self, query: str | Query, k: int = 5, sources: list[str] | None = None) -> list[Passage]:
         """The ``k`` best passages for ``query`` (text, checked here, or an analysed Query), best first."""

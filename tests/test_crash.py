@@ -490,7 +490,7 @@ def test_a_killed_indexer_leaves_no_lock_behind(zygote, tmp_path):
 
 RICH = IndexSettings(embedders=("hash:64", "hash:32"), sentence_embedder="hash:16")
 OTHER = IndexSettings(embedders=("hash:48", "hash:24"), sentence_embedder="hash:8")
-STORE_FILES = ["docs.jsonl", "chunks.jsonl", "bm25.npz", "dense-0.faiss", "dense-1.faiss", "sentences.npy",
+STORE_FILES = ["docs.jsonl", "chunks.jsonl", "bm25.npz", "dense-0.faiss", "dense-1.faiss", "sentences.npy", "laws.json",
                "manifest.json"]
 DAMAGES = ["truncate-half", "truncate-empty", "drop-last-byte", "flip-first", "flip-middle", "flip-last",
            "append-byte", "delete", "other-models-file"]

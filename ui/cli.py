@@ -1,4 +1,4 @@
-"""The ``verbatim`` command: index, search, ask, eval, serve.
+"""The ``verbatim`` command: index, search, ask, laws, eval, serve.
 
 The edge of the program: only this module prints and exits, and it is the
 one place that reads environment variables (each an option's fallback:
@@ -194,6 +194,44 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_laws(args) -> int:
+    from dataclasses import asdict
+
+    from qa.laws import cited, laws
+
+    if args.reference:
+        c = cited(" ".join(args.reference), store=_store(args))
+        if args.json:
+            _print_json(asdict(c))
+            return 0 if c.citations else 1
+        if not c.reference:
+            print(f"error: no law or article could be read in {c.query!r} (e.g. 刑法第319條之4, Art. 3 AI Act)",
+                  file=sys.stderr)
+            return 2
+        print(f"{c.reference}: {len(c.citations)} citation(s)" + (f" in {len(c.laws)} laws" if len(c.laws) > 1 else ""))
+        if not c.citations:
+            print("文件沒有引用這一條 (the documents do not cite it).")
+            return 1
+        for i, x in enumerate(c.citations, 1):
+            print(f"\n[{i}] {x.reference}  「{x.surface}」" + (" (from context)" if x.anaphor else ""))
+            print(f"    — {x.passage.title} — {x.source}, line {x.line}")
+            print(f"    「{x.passage.text}」")
+        return 0
+    found = laws(store=_store(args))
+    if args.json:
+        _print_json([asdict(law) for law in found])
+        return 0
+    jurisdiction = None
+    for law in found:
+        if law.jurisdiction != jurisdiction:
+            jurisdiction = law.jurisdiction
+            print(f"\n{jurisdiction or 'other'}")
+        arts = "、".join(a.reference for a in law.articles)
+        print(f"  {law.name}" + (f" ({law.en})" if law.en else "") + f"  ×{len(law.citations)}"
+              + (f"\n      {arts}" if arts else ""))
+    return 0
+
+
 def cmd_serve(args) -> int:
     try:
         import gradio  # noqa: F401
@@ -268,6 +306,11 @@ def parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(func=cmd_eval)
 
+    sp = sub.add_parser("laws", help="list the laws the documents cite, or the citations of one reference")
+    sp.add_argument("reference", nargs="*", help="a law or an article, e.g. 刑法第319條之4, 刑法319-4, Art. 3 AI Act")
+    common(sp)
+    sp.set_defaults(func=cmd_laws)
+
     sp = sub.add_parser("serve", help="start the browser app")
     from ui.server import ServeSettings
 
@@ -300,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.command:
         p.print_usage(sys.stderr)
-        print("verbatim: choose a command (index, search, ask, eval, serve)", file=sys.stderr)
+        print("verbatim: choose a command (index, search, ask, laws, eval, serve)", file=sys.stderr)
         return 2
     if args.command != "serve":
         from index import threads
@@ -313,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (verbatim laws | head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,284 @@
+"""How articles are written, read one way: locators, numerals, dates, and a reference a person types.
+
+The document side (``match_locator``, ``attach_locator``, ``resolve``,
+``date_mentions``) serves ``index.laws``; ``parse_reference`` reads what a
+user types (刑法319-4, 第三百十九條之四, § 319-4, Art. 3(60) of the AI Act)
+into a law name and a locator, so both sides meet on the same ``key``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from index.textnorm import IDEOGRAPHS, cn_to_int, to_simplified
+
+_N = r"[0-9]+|[零〇一二兩三四五六七八九十百千]+"
+_SP = r"[ \u3000]*"
+_HAN = f"[{IDEOGRAPHS}]"
+LOCATOR = re.compile(rf"第{_SP}(?:{_N}){_SP}[條章]")
+_CHAPTER = re.compile(rf"{_SP}第{_SP}({_N}){_SP}章(?:{_SP}之{_SP}({_N}))?")
+_CHAPTER_TITLE = re.compile(rf"({_HAN}{{1,8}}?)(?={_SP}第{_SP}(?:{_N}){_SP}條)")
+_ARTICLE = re.compile(rf"{_SP}(序言)?{_SP}第{_SP}({_N}){_SP}條(?:{_SP}之{_SP}({_N}))?")
+_PARAGRAPH = re.compile(rf"{_SP}第{_SP}({_N}){_SP}項")
+_ITEM = re.compile(rf"{_SP}第{_SP}(?:({_N})|[（(]{_SP}([a-zA-Z]){_SP}[)）]){_SP}款")
+_POINT = re.compile(rf"{_SP}(?:定義)?{_SP}[（(]{_SP}([0-9]+|[a-z]){_SP}[)）]")
+_DRAFT = re.compile(r"(?:部分條文)?(?:修正)?草案")
+_EN_BEFORE = re.compile(r"(?:Article|Art\.|Section|Sec\.|§)\s*([0-9]+[a-z]?)((?:\s*\(\s*[0-9a-z]+\s*\))*)\s+of\s+(?:the\s+)?\Z")
+_GLOSS = re.compile(r"[ \u3000]*[（(][^（）()\n]{1,80}[)）]")
+
+BODIES = ("衛生福利部", "法務部", "教育部", "內政部", "數位發展部", "國家通訊傳播委員會", "通傳會", "行政院", "司法院",
+          "立法院", "監察院", "考試院", "外交部", "經濟部", "文化部", "勞動部", "內政部警政署", "警政署", "社會及家庭署")
+
+_DATE = r"(?:\d{4}|民國\s*\d{2,3})\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|(?:同|本)年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?"
+_DATE_KEYS = (("重新授權", "other"), ("生效", "in_force"), ("施行", "in_force"), ("批准", "adopted"), ("通過", "adopted"),
+              ("簽署", "promulgated"), ("公布", "promulgated"), ("撤銷", "revoked"), ("廢止", "revoked"),
+              ("新修正", "amended"), ("新修", "amended"), ("修正", "amended"))
+_DATE_BEFORE = re.compile(rf"({_DATE})\s*({'|'.join(k for k, _ in _DATE_KEYS)})([^，。；,\n]{{0,12}})$")
+_YEAR_AFTER = re.compile(r"\s*[,，]\s*(\d{4})\s*[)）]")
+
+
+def number(s: str) -> int:
+    return cn_to_int(unicodedata.normalize("NFKC", s))
+
+
+def match_locator(text: str, p: int) -> tuple[int, dict] | None:
+    """The locator written at ``text[p:]`` (第1章…第3條定義（60）, 第319條之4, 序言第28條), as (end, fields)."""
+    loc: dict = {}
+    i = p
+    m = _CHAPTER.match(text, i)
+    if m:
+        loc["chapter"] = str(number(m.group(1))) + (f"-{number(m.group(2))}" if m.group(2) else "")
+        i = m.end()
+        t = _CHAPTER_TITLE.match(text, i)
+        if t:
+            loc["chapter_name"] = t.group(1)
+            i = t.end()
+    m = _ARTICLE.match(text, i)
+    if m:
+        n = str(number(m.group(2))) + (f"-{number(m.group(3))}" if m.group(3) else "")
+        if m.group(1):
+            loc["recital"] = int(n)
+        else:
+            loc["article"] = n
+        i = m.end()
+        if (m := _PARAGRAPH.match(text, i)):
+            loc["paragraph"] = number(m.group(1))
+            i = m.end()
+        if (m := _ITEM.match(text, i)):
+            if m.group(1):
+                loc["item"] = number(m.group(1))
+            else:
+                loc["item_label"] = f"({m.group(2).lower()})"
+            i = m.end()
+        elif (m := _POINT.match(text, i)):
+            if m.group(1).isdigit():
+                loc["item"] = int(m.group(1))
+            else:
+                loc["item_label"] = f"({m.group(1)})"
+            i = m.end()
+    if not loc or ("chapter_name" in loc and "article" not in loc and "recital" not in loc):
+        return None
+    return i, loc
+
+
+def mention_kind(info, loc: dict, draft: bool) -> str:
+    """TW instruments take the level of their locator; foreign ones the kind of the instrument."""
+    kind = info.kind if info is not None else "law"
+    if kind != "law":
+        return kind
+    if draft:
+        return "draft"
+    if loc.get("article") or loc.get("paragraph") or loc.get("item") or loc.get("recital") is not None:
+        return "article"
+    return "chapter" if loc.get("chapter") else "law"
+
+
+def resolve(text: str, pos: int, before: list, head: str, lex, infos: dict | None = None,
+            window: int = 2000) -> tuple[str, str] | None:
+    """The law a context reference at ``pos`` points to: the latest mention before it that fits ``head``."""
+    from index.laws import _head_fits
+
+    infos = infos or {}
+    for m in reversed(before):
+        if pos - m.end > window:
+            break
+        info = lex.laws.get(m.law) or infos.get(m.law)
+        if head == "":  # a bare 第N條: a law that has articles
+            if pos - m.end > 400:
+                return None
+            if m.kind in ("interpretation", "executive_order"):
+                continue
+            return m.law, mention_kind(info, {"article": "1"}, False)
+        if _head_fits(head, m.law, info, m.kind):
+            return m.law, m.kind
+    return None
+
+
+def attach_locator(text: str, c, mentions: list, lex, title: str, infos: dict | None = None):
+    """The mention a name (or a context reference) makes with the locator written after it, or None."""
+    from index.laws import LawInfo, Mention
+
+    infos = infos if infos is not None else {}
+    head = c.extra.get("head", "")
+    law, info = c.law, (lex.laws.get(c.law) or c.info)
+    loc: dict = {}
+    if c.anaphor and head == "條":  # 本條: the article last cited
+        prev = next((m for m in reversed(mentions) if m.article and c.start - m.end < 800), None)
+        if prev is None:
+            return None
+        return Mention(c.start, c.end, text[c.start:c.end], prev.law, prev.kind, article=prev.article, anaphor=True)
+    if c.anaphor and head == "章":  # 「妨害性隱私及不實性影像」章節: a chapter known by its title
+        want = c.extra["chapter_name"].rstrip("罪")
+        for m in reversed(mentions):
+            ch = dict((lex.laws.get(m.law) or LawInfo(m.law)).chapters)
+            hit = next((n for n, t in ch.items() if t.rstrip("罪") == want), None)
+            if hit:
+                return Mention(c.start, c.end, text[c.start:c.end], m.law, "chapter", chapter=hit,
+                               chapter_name=c.extra["chapter_name"], anaphor=False)
+        return None
+    if c.anaphor and head:
+        if head == "法" and c.extra.get("self") == "本法" and not mentions and title:
+            got = (title, "law")
+        else:
+            got = resolve(text, c.start, mentions, {"interpretation": "函釋"}.get(head, head), lex, infos)
+        if got is None:
+            if head != "interpretation":
+                return None
+            got = ("函釋", "interpretation")
+        law = got[0]
+        info = lex.laws.get(law) or infos.get(law) or (LawInfo(law, "", "TW", "interpretation") if head == "interpretation" else None)
+        if head == "修正草案":
+            return Mention(c.start, c.end, text[c.start:c.end], law, "draft", anaphor=True)
+    if info is not None:
+        infos.setdefault(law, info)
+    end = c.end
+    opened = c.start > 0 and text[c.start - 1] in "「《" and end < len(text) and text[end] in "」》"
+    after = end + 1 if opened else end
+    gloss = _GLOSS.match(text, after)
+    got = match_locator(text, gloss.end() if gloss and not opened else after)
+    draft = _DRAFT.match(text, after) if got is None else None
+    start = c.start
+    if got or draft:
+        start = c.start - 1 if opened else c.start
+        end, loc = got if got else (draft.end(), {})
+    pre = _EN_BEFORE.search(text, max(0, start - 60), start)
+    if pre and not (got or draft):  # Article 17(1)(a) of the General Data Protection Regulation
+        start = pre.start()
+        nums = re.findall(r"\(\s*([0-9a-z]+)\s*\)", pre.group(2) or "")
+        loc = {"article": pre.group(1)}
+        digits = [int(x) for x in nums if x.isdigit()]
+        if digits:
+            loc["paragraph"] = digits[0]
+        if len(digits) > 1:
+            loc["item"] = digits[1]
+        letters = [x for x in nums if not x.isdigit()]
+        if letters:
+            loc["item_label"] = f"({letters[0]})"
+    kind = c.kind or mention_kind(info, loc, bool(draft))
+    if kind == "interpretation" and info is None:
+        info = LawInfo(law, "", "TW", "interpretation")
+        infos.setdefault(law, info)
+    return Mention(start, end, text[start:end], law, kind, anaphor=c.anaphor, **loc)
+
+
+def date_mentions(text: str, start: int, end: int) -> tuple[tuple[str, str], ...]:
+    """Dates the text attaches to a mention: '2000年生效之《…》', '2025年1月23日撤銷該…', '(EU AI Act, 2024)'."""
+    out = []
+    m = _DATE_BEFORE.search(text[max(0, start - 60):start])
+    if m and not re.search(r"[「《（(]$", m.group(3)[:-1] if m.group(3) else ""):
+        what = dict(_DATE_KEYS)[m.group(2)]
+        out.append((what, m.group(1)))
+    y = _YEAR_AFTER.match(text, end)
+    if y:
+        out.append(("other", y.group(1)))
+    return tuple(out)
+
+
+# ---- what a person types ---------------------------------------------------------------------
+
+_REF_ARTICLE = re.compile(
+    rf"(?:第\s*)?({_N})\s*[條条]?\s*(?:之\s*({_N})|-\s*([0-9]+))?"
+    rf"(?:\s*第?\s*({_N})\s*[項项])?(?:\s*第?\s*({_N})\s*款)?")
+_EN_ARTICLE = re.compile(r"(?:art(?:icle)?\.?|§+|section|sec\.)\s*([0-9]+)(?:\s*-\s*([0-9]+))?((?:\s*\(\s*[0-9a-z]+\s*\))*)", re.I)
+_EN_RECITAL = re.compile(r"recital\s*\(?([0-9]+)\)?|序言\s*第?\s*([0-9零〇一二兩三四五六七八九十百千]+)\s*條?", re.I)
+_EN_CHAPTER = re.compile(rf"chapter\s*([0-9]+)(?:\s*-\s*([0-9]+))?|第\s*({_N})\s*章(?:\s*之\s*({_N}))?", re.I)
+
+
+def fold_name(s: str) -> str:
+    """A law's name for matching: width, case, spaces, brackets and script do not matter."""
+    s = unicodedata.normalize("NFKC", s).casefold()
+    s = re.sub(r"[\s「」《》〈〉\"'“”‘’.,、]", "", s)
+    return to_simplified(s)
+
+
+def parse_reference(text: str, names: dict[str, str]) -> tuple[str | None, dict]:
+    """(law name or None, locator) of a reference a person typed.
+
+    ``names`` maps ``fold_name(alias)`` to the law's canonical name, for every
+    law and alias known (the lexicon's and the store's).
+    """
+    folded = fold_name(text)
+    law, hit = None, ""
+    for alias, name in names.items():
+        if len(alias) > len(hit) and alias and alias in folded:
+            law, hit = name, alias
+    rest = unicodedata.normalize("NFKC", text)
+    for alias in sorted({a for a, n in names.items() if n == law}, key=len, reverse=True):
+        rest = _strip_folded(rest, alias)
+    loc: dict = {}
+    if (m := _EN_RECITAL.search(rest)):
+        loc["recital"] = number(m.group(1) or m.group(2))
+        return law, loc
+    if (m := _EN_CHAPTER.search(rest)):
+        a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        loc["chapter"] = str(number(a)) + (f"-{number(b)}" if b else "")
+        rest = rest[:m.start()] + rest[m.end():]
+    if (m := _EN_ARTICLE.search(rest)):
+        loc["article"] = m.group(1) + (f"-{m.group(2)}" if m.group(2) else "")
+        parts = re.findall(r"\(\s*([0-9a-z]+)\s*\)", m.group(3) or "", re.I)
+        nums = [int(x) for x in parts if x.isdigit()]
+        letters = [x.lower() for x in parts if not x.isdigit()]
+        if len(nums) >= 2:
+            loc["paragraph"], loc["item"] = nums[0], nums[1]
+        elif nums:  # Art. 3(60): a paragraph, or an EU act's point; the lookup accepts either
+            loc["point"] = nums[0]
+        if letters:
+            loc["item_label"] = f"({letters[0]})"
+    elif (m := _REF_ARTICLE.search(rest)) and (any(c in m.group(0) for c in "條条-第之")
+                                                 or (law and m.group(0).strip().isdigit())):
+        loc["article"] = str(number(m.group(1))) + (f"-{number(m.group(2) or m.group(3))}" if (m.group(2) or m.group(3)) else "")
+        if m.group(4):
+            loc["paragraph"] = number(m.group(4))
+        if m.group(5):
+            loc["item"] = number(m.group(5))
+    return law, loc
+
+
+def _strip_folded(text: str, alias: str) -> str:
+    """``text`` without the span whose folded form is ``alias`` (so a law's name does not read as a locator)."""
+    for a in range(len(text)):
+        for b in range(a + 1, min(len(text), a + 4 * len(alias) + 8) + 1):
+            if fold_name(text[a:b]) == alias:
+                return text[:a] + " " + text[b:]
+    return text
+
+
+def key(law: str | None, loc: dict) -> str:
+    """One written form of a reference: 中華民國刑法 第319條之4 第1項 第3款."""
+    parts = [law or ""]
+    if loc.get("chapter"):
+        n, _, z = loc["chapter"].partition("-")
+        parts.append(f"第{n}章" + (f"之{z}" if z else ""))
+    if loc.get("recital") is not None:
+        parts.append(f"序言第{loc['recital']}點")
+    if loc.get("article"):
+        n, _, z = loc["article"].partition("-")
+        parts.append(f"第{n}條" + (f"之{z}" if z else ""))
+    if loc.get("paragraph"):
+        parts.append(f"第{loc['paragraph']}項")
+    if loc.get("item"):
+        parts.append(f"第{loc['item']}款")
+    if loc.get("item_label"):
+        parts.append(loc["item_label"])
+    return " ".join(p for p in parts if p)

@@ -1,0 +1,164 @@
+"""The law finder: citations found at indexing, kept in the store, looked up however written."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from index.build import build
+from index.laws import extract
+from index.store import IndexSettings, open_store
+from qa.laws import cited, laws
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD = ROOT / "tests/data/laws_gold.jsonl"
+FAKE = IndexSettings(embedders=("hash:64",), sentence_embedder=None)
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_laws", ROOT / "bench/laws.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def seed_score():
+    bench = _bench()
+    gold = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return bench.score(bench.find(ROOT / "seeds"), gold), gold
+
+
+def test_every_law_and_article_of_the_gold_list_is_found_and_none_invented(seed_score):
+    res, _gold = seed_score
+    assert res["laws_recall"] >= 0.98 and res["laws_precision"] >= 0.98, res["invented_laws"]
+    for unit in ("article_units", "locator_units"):
+        assert res[unit]["recall"] >= 0.98, res[unit]["missed"]
+        assert res[unit]["precision"] >= 0.98, res[unit]["invented"]
+
+
+def test_every_mention_span_is_exact(seed_score):
+    res, gold = seed_score
+    assert res["missed_mentions"] == [] and res["extra_mentions"] == []
+    assert res["mentions_exact"] == len(gold)
+    assert res["wrong_law"] == [] and res["wrong_locator"] == []
+
+
+def test_mentions_are_slices_of_the_text_and_carry_their_locators():
+    text = ("依據動物保護法第 25條之1第1項第2款，飼主應負責；該法第三十條另有規定。"
+            "《野生動物保育法》第四十條處罰未經許可之輸入，另見同法施行細則。本法第 5條規定主管機關。")
+    mentions, found = extract(text)
+    for m in mentions:
+        assert text[m.start:m.end] == m.surface
+    got = [(m.surface, m.law, m.article, m.paragraph, m.item, m.anaphor) for m in mentions]
+    assert ("動物保護法第 25條之1第1項第2款", "動物保護法", "25-1", 1, 2, False) in got
+    assert ("該法第三十條", "動物保護法", "30", None, None, True) in got
+    assert ("《野生動物保育法》第四十條", "野生動物保育法", "40", None, None, False) in got
+    assert ("本法第 5條", "野生動物保育法", "5", None, None, True) in got
+    assert found["動物保護法"].jurisdiction == "TW"
+
+
+def test_counters_and_terms_are_not_citations():
+    text = "平台一年收到5,000條的檢舉，第10屆第04會期通過8 項具體行動目標；依法處理，相關法律與立法說明另述。"
+    mentions, _ = extract(text)
+    assert mentions == []
+
+
+@pytest.fixture(scope="module")
+def made_up_store(tmp_path_factory) -> Path:
+    """A small made-up document of a law the lexicon does not know, indexed with the model-free embedder."""
+    docs = tmp_path_factory.mktemp("lawdoc")
+    (docs / "pets.md").write_text(
+        "---\ntitle: 寵物管理指引\n---\n# 寵物管理指引\n\n"
+        "依《寵物登記管理條例》第 3條第2項，飼主應於出生後三十日內辦理登記。\n\n"
+        "未登記者，依寵物登記管理條例第十二條之一處罰；該條例第 15 條另規定罰鍰之額度。\n\n"
+        "歐盟動物福利法亦有類似規定。Compare Section 2(a) of the U.S. Animal Welfare Act of 1966.\n",
+        encoding="utf-8")
+    store = tmp_path_factory.mktemp("lawstore") / "store"
+    build([docs], store, FAKE)
+    return store
+
+
+def test_a_made_up_document_of_another_law(made_up_store):
+    found = {law.name: law for law in laws(made_up_store)}
+    law = found["寵物登記管理條例"]
+    assert [a.reference for a in law.articles] == ["第3條", "第12條之1", "第15條"]
+    assert law.jurisdiction == "TW"
+    us = found["U.S. Animal Welfare Act of 1966"]
+    assert us.jurisdiction == "US" and us.articles[0].citations[0].surface == "Section 2(a) of the U.S. Animal Welfare Act of 1966"
+    assert us.articles[0].citations[0].paragraph is None and us.articles[0].citations[0].item_label == "(a)"
+    assert found["歐盟動物福利法"].jurisdiction == "EU"
+    for ref in ("寵物登記管理條例第12條之1", "寵物登記管理條例12-1", "寵物登記管理條例第十二條之一", "§ 12-1"):
+        c = cited(ref, made_up_store)
+        assert c.reference == "寵物登記管理條例 第12條之1", ref
+        assert [x.surface for x in c.citations] == ["寵物登記管理條例第十二條之一"], ref
+
+
+def test_the_store_keeps_the_citations_and_every_passage_holds_its_citation(fake_store):
+    st = open_store(fake_store)
+    assert st.laws is not None and "laws.json" in st.manifest["checksums"]
+    assert st.manifest["settings"]["laws_version"] >= 1
+    for m in st.laws["mentions"]:
+        assert st.docs[m["source"]].text[m["start"]:m["end"]] == m["surface"]
+    for law in laws(fake_store):
+        for c in law.citations:
+            p = c.passage
+            assert p.source == c.source
+            if c.in_passage:
+                assert p.text[c.start - p.start:].startswith(c.surface[: p.end - c.start])
+            else:  # a citation in a heading comes with the passage under that heading
+                assert c.start < p.start and c.surface.replace(" ", "") in p.section.replace(" ", "")
+
+
+@pytest.mark.parametrize("ref", ["刑法第319條之4", "刑法319-4", "刑法第三百十九條之四", "第319條之4", "§ 319-4",
+                                 "中華民國刑法 第 319 條之 4", "刑法 319之4", "刑法第319条之4", "ｓ319-4 刑法".replace("ｓ", "§")])
+def test_every_writing_of_an_article_finds_the_same_citation(fake_store, ref):
+    c = cited(ref, fake_store)
+    assert c.reference == "中華民國刑法 第319條之4"
+    assert [x.surface for x in c.citations] == ["第 319條之 4"]
+
+
+@pytest.mark.parametrize("ref,reference,n", [
+    ("兒少性剝削條例第2條第1項第3款", "兒童及少年性剝削防制條例 第2條 第1項 第3款", 3),
+    ("兒童及少年性剝削防制條例第二條", "兒童及少年性剝削防制條例 第2條", 3),
+    ("Art. 3(60) of the AI Act", "歐盟人工智慧法 第3條 (60)", 1),
+    ("EU AI Act Article 3", "歐盟人工智慧法 第3條", 1),
+    ("CRC art. 34", "兒童權利公約 第34條", 1),
+    ("兒童權利公約第三十四條", "兒童權利公約 第34條", 1),
+    ("兒少權法46", "兒童及少年福利與權益保障法 第46條", 2),
+    ("Recital 28 of the AI Act", "歐盟人工智慧法 序言第28點", 1),
+    ("刑法第二十八章之一", "中華民國刑法 第28章之1", 1),
+])
+def test_abbreviations_and_english_names_are_read(fake_store, ref, reference, n):
+    c = cited(ref, fake_store)
+    assert c.reference == reference
+    assert len(c.citations) == n
+
+
+def test_an_article_without_a_law_lists_every_law_citing_it(fake_store):
+    c = cited("第2條", fake_store)
+    assert set(c.laws) == {"兒童及少年性剝削防制條例", "關於買賣兒童、兒童賣淫和兒童色情問題之兒童權利公約任擇議定書"}
+
+
+def test_unreadable_and_uncited_references(fake_store):
+    assert cited("hello", fake_store).reference == ""
+    assert cited("憲法第8條", fake_store).citations == ()
+    with pytest.raises(Exception):
+        cited("   ", fake_store)
+
+
+def test_laws_cli(fake_store, capsys):
+    from ui.cli import main
+
+    assert main(["laws", "--store", str(fake_store)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("TW") < out.index("UN") < out.index("EU") < out.index("US")
+    assert "第319條之4" in out
+    assert main(["laws", "刑法319-4", "--store", str(fake_store), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["reference"] == "中華民國刑法 第319條之4" and data["citations"][0]["line"] == 512
+    assert main(["laws", "憲法第8條", "--store", str(fake_store)]) == 1
+    assert main(["laws", "xyz", "--store", str(fake_store)]) == 2
