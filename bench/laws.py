@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 def find(docs_dir: Path) -> dict[str, list]:
     """Every mention the finder reports in each file of ``docs_dir`` (by file name)."""
-    from index.clean import clean
     from index.chunk import file_locator
+    from index.clean import clean
     from index.laws import document_mentions
     from index.loaders import load
 

@@ -16,7 +16,10 @@ from index.textnorm import IDEOGRAPHS, cn_to_int, to_simplified
 _N = r"[0-9]+|[零〇一二兩三四五六七八九十百千]+"
 _SP = r"[ \u3000]*"
 _HAN = f"[{IDEOGRAPHS}]"
-LOCATOR = re.compile(rf"第{_SP}(?:{_N}){_SP}[條章]")
+# a locator with no law's name before it: 第3條, 第28章, 第2款 (right after an article), Article 17, Art. 6(1), § 2710
+LOCATOR = re.compile(rf"第{_SP}(?:{_N}){_SP}[條章]|第{_SP}({_N}){_SP}[項款](?=[「『，。、；：（(\s]|規定|所|之|及|或|與|各|前段|後段)"
+                     r"|\b(?:Article|Art\.)\s*[0-9]+|§+\s*[0-9]+")
+_EN_LOCATOR = re.compile(r"[ \u3000]*(?:Article|Art\.|Section|Sec\.|§+)\s*([0-9]+[a-z]?)((?:\s*\(\s*[0-9a-z]+\s*\))*)")
 _CHAPTER = re.compile(rf"{_SP}第{_SP}({_N}){_SP}章(?:{_SP}之{_SP}({_N}))?")
 _CHAPTER_TITLE = re.compile(rf"({_HAN}{{1,8}}?)(?={_SP}第{_SP}(?:{_N}){_SP}條)")
 _ARTICLE = re.compile(rf"{_SP}(序言)?{_SP}第{_SP}({_N}){_SP}條(?:{_SP}之{_SP}({_N}))?")
@@ -82,6 +85,24 @@ def match_locator(text: str, p: int) -> tuple[int, dict] | None:
     return i, loc
 
 
+def match_en_locator(text: str, p: int) -> tuple[int, dict] | None:
+    """Article 17, Art. 6(1)(a), § 2710(c) at ``text[p:]``, as (end, fields)."""
+    m = _EN_LOCATOR.match(text, p)
+    if not m:
+        return None
+    loc: dict = {"article": m.group(1)}
+    parts = re.findall(r"\(\s*([0-9a-z]+)\s*\)", m.group(2) or "")
+    digits = [int(x) for x in parts if x.isdigit()]
+    letters = [x for x in parts if not x.isdigit()]
+    if digits:
+        loc["paragraph"] = digits[0]
+    if len(digits) > 1:
+        loc["item"] = digits[1]
+    if letters:
+        loc["item_label"] = f"({letters[0]})"
+    return m.end(), loc
+
+
 def mention_kind(info, loc: dict, draft: bool) -> str:
     """TW instruments take the level of their locator; foreign ones the kind of the instrument."""
     kind = info.kind if info is not None else "law"
@@ -123,11 +144,16 @@ def attach_locator(text: str, c, mentions: list, lex, title: str, infos: dict | 
     head = c.extra.get("head", "")
     law, info = c.law, (lex.laws.get(c.law) or c.info)
     loc: dict = {}
-    if c.anaphor and head == "條":  # 本條: the article last cited
+    if c.anaphor and head == "條":  # 本條, 同條第6項: the article last cited
         prev = next((m for m in reversed(mentions) if m.article and c.start - m.end < 800), None)
         if prev is None:
             return None
-        return Mention(c.start, c.end, text[c.start:c.end], prev.law, prev.kind, article=prev.article, anaphor=True)
+        end, sub = c.end, {}
+        if (m := _PARAGRAPH.match(text, end)):
+            sub["paragraph"], end = number(m.group(1)), m.end()
+        if (m := _ITEM.match(text, end)) and m.group(1):
+            sub["item"], end = number(m.group(1)), m.end()
+        return Mention(c.start, end, text[c.start:end], prev.law, prev.kind, article=prev.article, anaphor=True, **sub)
     if c.anaphor and head == "章":  # 「妨害性隱私及不實性影像」章節: a chapter known by its title
         want = c.extra["chapter_name"].rstrip("罪")
         for m in reversed(mentions):
@@ -156,7 +182,7 @@ def attach_locator(text: str, c, mentions: list, lex, title: str, infos: dict | 
     opened = c.start > 0 and text[c.start - 1] in "「《" and end < len(text) and text[end] in "」》"
     after = end + 1 if opened else end
     gloss = _GLOSS.match(text, after)
-    got = match_locator(text, gloss.end() if gloss and not opened else after)
+    got = match_locator(text, gloss.end() if gloss and not opened else after) or match_en_locator(text, after)
     draft = _DRAFT.match(text, after) if got is None else None
     start = c.start
     if got or draft:
@@ -200,9 +226,9 @@ def date_mentions(text: str, start: int, end: int) -> tuple[tuple[str, str], ...
 _REF_ARTICLE = re.compile(
     rf"(?:第\s*)?({_N})\s*[條条]?\s*(?:之\s*({_N})|-\s*([0-9]+))?"
     rf"(?:\s*第?\s*({_N})\s*[項项])?(?:\s*第?\s*({_N})\s*款)?")
-_EN_ARTICLE = re.compile(r"(?:art(?:icle)?\.?|§+|section|sec\.)\s*([0-9]+)(?:\s*-\s*([0-9]+))?((?:\s*\(\s*[0-9a-z]+\s*\))*)", re.I)
-_EN_RECITAL = re.compile(r"recital\s*\(?([0-9]+)\)?|序言\s*第?\s*([0-9零〇一二兩三四五六七八九十百千]+)\s*條?", re.I)
-_EN_CHAPTER = re.compile(rf"chapter\s*([0-9]+)(?:\s*-\s*([0-9]+))?|第\s*({_N})\s*章(?:\s*之\s*({_N}))?", re.I)
+_EN_ARTICLE = re.compile(r"(?:art(?:icle)?\.?|§+|section|sec\.)\s*([0-9]+)(?:\s*-\s*([0-9]+))?((?:\s*\(\s*[0-9a-z]+\s*\))*)", re.IGNORECASE)
+_EN_RECITAL = re.compile(r"recital\s*\(?([0-9]+)\)?|序言\s*第?\s*([0-9零〇一二兩三四五六七八九十百千]+)\s*條?", re.IGNORECASE)
+_EN_CHAPTER = re.compile(rf"chapter\s*([0-9]+)(?:\s*-\s*([0-9]+))?|第\s*({_N})\s*章(?:\s*之\s*({_N}))?", re.IGNORECASE)
 
 
 def fold_name(s: str) -> str:
@@ -236,7 +262,7 @@ def parse_reference(text: str, names: dict[str, str]) -> tuple[str | None, dict]
         rest = rest[:m.start()] + rest[m.end():]
     if (m := _EN_ARTICLE.search(rest)):
         loc["article"] = m.group(1) + (f"-{m.group(2)}" if m.group(2) else "")
-        parts = re.findall(r"\(\s*([0-9a-z]+)\s*\)", m.group(3) or "", re.I)
+        parts = re.findall(r"\(\s*([0-9a-z]+)\s*\)", m.group(3) or "", re.IGNORECASE)
         nums = [int(x) for x in parts if x.isdigit()]
         letters = [x.lower() for x in parts if not x.isdigit()]
         if len(nums) >= 2:

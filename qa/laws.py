@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import IndexCorrupt, InvalidQuestion
-from index.laws import lexicon
 from index.lawref import fold_name, key, parse_reference
+from index.laws import lexicon
 from index.store import default_store, open_store
 from qa.records import Passage
 from qa.retriever import passage_of

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from index.build import build
+from index.errors import InvalidQuestion
 from index.laws import extract
 from index.store import IndexSettings, open_store
 from qa.laws import cited, laws
@@ -146,7 +147,7 @@ def test_an_article_without_a_law_lists_every_law_citing_it(fake_store):
 def test_unreadable_and_uncited_references(fake_store):
     assert cited("hello", fake_store).reference == ""
     assert cited("憲法第8條", fake_store).citations == ()
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidQuestion):
         cited("   ", fake_store)
 
 
