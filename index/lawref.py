@@ -238,6 +238,10 @@ def fold_name(s: str) -> str:
     return to_simplified(s)
 
 
+# a question that names a locator at all (the law finder is consulted only then)
+HAS_LOCATOR = re.compile(rf"第\s*(?:{_N})\s*[條条章]|\b[Aa]rt(?:icle)?\.?\s*[0-9]|§|[Rr]ecital|序言|[0-9]+\s*(?:之|-)\s*[0-9]+")
+
+
 def parse_reference(text: str, names: dict[str, str]) -> tuple[str | None, dict]:
     """(law name or None, locator) of a reference a person typed.
 
@@ -283,11 +287,16 @@ def parse_reference(text: str, names: dict[str, str]) -> tuple[str | None, dict]
 
 def _strip_folded(text: str, alias: str) -> str:
     """``text`` without the span whose folded form is ``alias`` (so a law's name does not read as a locator)."""
-    for a in range(len(text)):
-        for b in range(a + 1, min(len(text), a + 4 * len(alias) + 8) + 1):
-            if fold_name(text[a:b]) == alias:
-                return text[:a] + " " + text[b:]
-    return text
+    folded, origin = [], []
+    for i, ch in enumerate(text):
+        f = fold_name(ch)
+        folded.append(f)
+        origin.extend([i] * len(f))
+    at = "".join(folded).find(alias)
+    if at < 0:
+        return text
+    a, b = origin[at], origin[at + len(alias) - 1] + 1
+    return text[:a] + " " + text[b:]
 
 
 def key(law: str | None, loc: dict) -> str:

@@ -20,10 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
+from index.textnorm import fold
 from qa import guard
 from qa.abstain import confidence, features
-from index.textnorm import fold
-from qa.extract import Candidate, ExtractSettings, Sentences, answer_type, assemble, score_sentences, type_match
+from qa.extract import (
+    Candidate,
+    ExtractSettings,
+    Sentences,
+    answer_type,
+    assemble,
+    score_sentences,
+    type_match,
+)
+from qa.laws import reference_in
 from qa.query import Constraint, Query, analyse, unmet
 from qa.records import Answer, Passage, Quote, Wording
 from qa.retriever import BOILERPLATE, Index, open_index
@@ -108,13 +117,17 @@ def question_idf(index: Index, q: Query, told: float = 0.5, terms: float = 0.5) 
 
 
 def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSettings(),
-                    sources: list[str] | None = None) -> Evidence | None:
+                    sources: list[str] | None = None, citing: frozenset[str] = frozenset()) -> Evidence | None:
     """Retrieve, score sentences and compute the abstention features; None if nothing matched."""
     qvecs = index.query_vectors(q)
     cand, fused, signals = index.scored_candidates(q, sources, qvecs=qvecs)
     if len(cand) == 0:
         return None
-    order = np.argsort(-fused, kind="stable")[: settings.passages]
+    order = np.argsort(-fused, kind="stable")
+    if citing:  # the passages citing the article the question names come first
+        first = [j for j in order if index.chunks[int(cand[j])].chunk_id in citing]
+        order = np.array(first + [j for j in order if index.chunks[int(cand[j])].chunk_id not in citing])
+    order = order[: settings.passages]
     passages = [index.passage(int(cand[j]), float(fused[j])) for j in order]
     sentences = []
     for j in order:
@@ -152,16 +165,21 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
     help_passages = safety_passages(index) if q.happening else []
     terms = [Wording(t.said, t.term) for t in q.terms]
 
-    ev = gather_evidence(index, q, settings, sources)
+    ref = reference_in(q.text, index.store_dir)
+    citing = frozenset(c.passage.chunk_id for c in ref.citations) if ref else frozenset()
+    reference = ref.reference if ref else ""
+    ev = gather_evidence(index, q, settings, sources, citing)
     if ev is None:
-        return Answer(question=asked, status="not_found", help=help_passages, terms=terms)
+        return Answer(question=asked, status="not_found", help=help_passages, terms=terms, reference=reference)
     p, threshold = confidence(ev.features, tuple(e.name for e in index.embedders))
     missing = [c.label for c in ev.missing]
+    if ref is not None and not ref.citations and ref.reference not in missing:
+        missing.append(ref.reference)  # an article the documents never cite
     if p < threshold or not ev.scored or missing:
         # the closest passages, for a person to judge; menus and link lines help no one
         closest = [ps for ps in ev.passages if ps.kind not in BOILERPLATE]
         return Answer(question=asked, status="not_found", passages=closest, confidence=p, missing=missing,
-                      asks=q.asks, help=help_passages, terms=terms)
+                      asks=q.asks, help=help_passages, terms=terms, reference=reference)
 
     quotes: list[Quote] = []
     for span in assemble(ev.scored, ev.sentences, settings.quotes, settings.extract.merge_margin):
@@ -170,7 +188,7 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
                             end=span.end, score=float(span.score)))
     return Answer(question=asked, status="answered", quotes=quotes, passages=ev.passages, confidence=p,
                   asks=q.asks, help=[h for h in help_passages if all(h.chunk_id != x.passage.chunk_id for x in quotes)],
-                  terms=terms)
+                  terms=terms, reference=reference)
 
 
 def answer(question: str, *, store: str | Path | None = None, sources: list[str] | None = None,

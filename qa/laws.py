@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import IndexCorrupt, InvalidQuestion
-from index.lawref import fold_name, key, parse_reference
+from index.lawref import HAS_LOCATOR, fold_name, key, parse_reference
 from index.laws import lexicon
 from index.store import default_store, open_store
 from qa.records import Passage
@@ -212,3 +212,20 @@ def _fits(c: Citation, loc: dict) -> bool:
         if f in loc and getattr(c, f) is not None and getattr(c, f) != loc[f]:
             return False
     return not ("point" in loc and (c.paragraph, c.item) != (None, None) and loc["point"] not in (c.paragraph, c.item))
+
+
+def reference_in(question: str, store: str | Path) -> Cited | None:
+    """The article a question names (for ``qa.answerer``), its citations empty when the documents never cite it.
+
+    Only a question that writes a locator (第N條, Art. 3, § 12, 319-4) is read; a law's name alone is
+    not a reference to look up.
+    """
+    if not HAS_LOCATOR.search(question):
+        return None
+    try:
+        c = cited(question[:200], store)
+    except (IndexCorrupt, InvalidQuestion):
+        return None
+    if not any(k in c.locator for k in ("article", "chapter", "recital")):
+        return None
+    return c  # with no citations when the documents never cite it

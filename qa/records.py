@@ -96,6 +96,9 @@ class Answer:
         refusal: for ``refused``, the category (``sexual_minor_seek``,
             ``nonconsensual_sexual_edit``, or ``guard_error`` when the check
             itself failed and the question was refused to be safe).
+        reference: the law and article the question names, written one way
+            (中華民國刑法 第319條之4), when the documents cite it; the
+            passages citing it come first.
     """
 
     question: str
@@ -108,6 +111,7 @@ class Answer:
     help: list[Passage] = field(default_factory=list)
     terms: list[Wording] = field(default_factory=list)
     refusal: str | None = None
+    reference: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

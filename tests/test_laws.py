@@ -163,3 +163,27 @@ def test_laws_cli(fake_store, capsys):
     assert data["reference"] == "中華民國刑法 第319條之4" and data["citations"][0]["line"] == 512
     assert main(["laws", "憲法第8條", "--store", str(fake_store)]) == 1
     assert main(["laws", "xyz", "--store", str(fake_store)]) == 2
+
+
+def test_the_laws_view_groups_by_jurisdiction_and_marks_each_citation(fake_store):
+    from ui.lawview import laws_view
+
+    html = laws_view(fake_store, "zh-TW")
+    assert html.index('data-jurisdiction="TW"') < html.index('data-jurisdiction="UN"') < html.index('data-jurisdiction="EU"')
+    assert '<summary class="vb-chrome">第319條之4 · 1 處引用</summary>' in html
+    assert '<mark class="vb-hit">第 319條之 4</mark>' in html
+    assert html.count('class="vb-law"') == len(laws(fake_store))
+    assert "Laws" not in html and "citations" in laws_view(fake_store, "en")
+
+
+def test_a_question_naming_an_article_puts_its_citing_passage_first(fake_store):
+    from qa.answerer import answer_with
+    from qa.retriever import Index
+
+    index = Index(fake_store)
+    a = answer_with(index, "刑法第三百十九條之四規定什麼？")
+    assert a.reference == "中華民國刑法 第319條之4"
+    citing = cited("刑法319-4", fake_store).citations[0].passage.chunk_id
+    assert a.passages[0].chunk_id == citing
+    b = answer_with(index, "憲法第8條怎麼說？")
+    assert b.status == "not_found" and "中華民國憲法 第8條" in b.missing

@@ -192,3 +192,20 @@ def test_english_interface(page, shots):
     bubble = page.locator(".vb-answer").last
     assert bubble.get_attribute("lang") == "en"
     page.screenshot(path=str(shots / "screenshot-english.png"))
+
+
+def test_laws_view(page, shots):
+    """The Laws view: grouped by jurisdiction; a law opens its articles, an article its citing passages."""
+    page.locator("#vb-laws-acc button", has_text="法條索引").first.click()
+    law = page.locator('details.vb-law[data-law="中華民國刑法"]')
+    law.locator("summary").first.click()
+    art = law.locator("details.vb-law-article", has_text="第319條之4")
+    art.locator("summary").first.click()
+    hit = art.locator("mark.vb-hit")
+    assert nows(hit.inner_text()) == "第319條之4"
+    art.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / "screenshot-laws.png"))
+    art.locator("button.vb-open").first.click()
+    page.wait_for_selector("#vb-doc-hit", timeout=15_000)
+    assert nows(page.locator("#vb-doc-hit").inner_text()) == "第319條之4"

@@ -142,6 +142,8 @@ def _show_answer(a, as_json: bool) -> None:
             loc = f"p. {p.page}" if p.page else (f"line {p.line}" if p.line else "")
             print(f"[{i}] 「{q.text}」\n    — {p.title}, {p.source}" + (f", {loc}" if loc else "")
                   + (f"\n      {p.section}" if p.section else "") + f"\n      chars {q.start}–{q.end}\n")
+    if a.reference:
+        print(f"條文 (the article understood): {a.reference}")
     if a.terms:
         print("文件用語 (the documents' wording): " + "、".join(f"{w.term}（{w.said}）" for w in a.terms))
     if a.help:

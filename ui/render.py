@@ -207,6 +207,9 @@ def _quote_item(n: int, q: Mapping[str, Any], lang: str) -> str:
 def _extras_html(a: Mapping[str, Any], lang: str, first: int) -> str:
     """Under an answer: the documents' wording for the question's everyday words, and where to turn."""
     out = ""
+    if a.get("reference"):
+        out += (f'<p class="vb-chrome vb-reference vb-small">{chrome(t(lang, "laws_understood"))}：'
+                f'{verbatim_html(a["reference"])}</p>')
     terms = a.get("terms") or []
     if terms:
         items = "、".join(t(lang, "term_item", term=verbatim_html(w["term"]), said=verbatim_html(w["said"]))
