@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.lawref import BODIES
-from index.textnorm import IDEOGRAPHS
+from index.textnorm import IDEOGRAPHS, to_simplified
 
 _LEXICON = Path(__file__).with_name("data") / "laws.json"
 
 _HAN = f"[{IDEOGRAPHS}]"
-_SUFFIX = r"(?:條例|公約|議定書|法案|憲章|規則|辦法|通則|準則|規約|協定|法)"
+_SUFFIX = r"(?:[條条]例|公[約约]|[議议]定[書书]|法案|[憲宪]章|[規规][則则]|[辦办]法|通[則则]|[準准][則则]|[規规][約约]|[協协]定|法)"
 _EN_SUFFIX = r"(?:Act|Convention|Directive|Regulation|Charter|Protocol)"
 _STOP = ("依據", "根據", "依照", "依循", "按照", "違反", "觸犯", "適用", "參照", "參考", "我國", "本國", "臺灣", "台灣",
          "現行", "新修正", "修正", "另", "並", "而", "且", "在", "於", "的", "即", "如", "以及", "或", "是", "為", "指",
@@ -56,7 +56,12 @@ def lexicon() -> _Lexicon:
         info = LawInfo(rec["name"], rec.get("en", ""), rec["jurisdiction"], rec.get("kind", "law"),
                        tuple(rec.get("aliases", ())), tuple(sorted(rec.get("chapters", {}).items())))
         laws[info.name] = info
-        names += [(n, info.name) for n in (info.name, *info.aliases)]
+        english = re.sub(r"\s*\(.*\)$", "", info.en)  # the English name without its gloss
+        for n in dict.fromkeys((info.name, *info.aliases, *([english] if len(english) > 6 else []))):
+            names.append((n, info.name))
+            simplified = to_simplified(n)  # a Simplified text names the same law
+            if simplified != n:
+                names.append((simplified, info.name))
         patterns += [(re.compile(p), info.name) for p in rec.get("patterns", ())]
     names.sort(key=lambda p: -len(p[0]))
     return _Lexicon(laws, names, patterns)
@@ -75,8 +80,9 @@ def _bounded(text: str, a: int, b: int) -> bool:
 
 
 def _jurisdiction(name: str, before: str) -> str:
-    for key, j in (("歐盟", "EU"), ("European Union", "EU"), ("(EU)", "EU"), ("美國", "US"), ("聯合國", "UN"),
-                   ("United States", "US"), ("U.S.", "US"), ("United Nations", "UN")):
+    for key, j in (("歐盟", "EU"), ("European Union", "EU"), ("(EU)", "EU"), ("EU ", "EU"), ("美國", "US"), ("聯合國", "UN"),
+                   ("United States", "US"), ("U.S.", "US"), ("US ", "US"), ("United Nations", "UN"), ("英國", "UK"),
+                   ("UK ", "UK"), ("United Kingdom", "UK"), ("U.K.", "UK")):
         if key in name or key in before[-6:]:
             return j
     return "TW" if re.search(_HAN, name) else ""
@@ -122,7 +128,7 @@ def _trim_left(name: str) -> str:
 def _not_a_name(name: str) -> bool:
     """Words that end like a law but name none: 立法, 工作規則, 該法, 同條例."""
     return (len(name) < 3 or name in _NOT_NAMES or name[-2:] in _WORDS_IN_FA or name.endswith(_GENERIC_ENDS)
-            or bool(re.search(rf"[該同本此]項?{_SUFFIX}$", name)))
+            or bool(re.search(rf"[該该同本此][項项]?{_SUFFIX}$", name)))
 
 
 def _fuzzy(text: str, lex: _Lexicon) -> list[_Cand]:
@@ -175,7 +181,7 @@ def names_in(text: str, lex: _Lexicon) -> list[_Cand]:
         j = _jurisdiction(name, "")
         cands.append(_Cand(m.start(), m.end(), name, LawInfo(name, "", j, _kind_of(name, j))))
     # a name right before an article: 某某法第3條
-    for m in re.finditer(rf"({_HAN}{{2,30}}?{_SUFFIX})(?=(?:[（(][^（）()\n]{{1,60}}[)）])?[ \u3000]*第[ \u3000]*[0-9零〇一二兩三四五六七八九十百千]+[ \u3000]*[條章])", text):
+    for m in re.finditer(rf"({_HAN}{{2,30}}?{_SUFFIX})(?=(?:[（(][^（）()\n]{{1,60}}[)）])?[ \u3000]*第[ \u3000]*[0-9零〇一二兩两三四五六七八九十百千]+[ \u3000]*[條条章])", text):
         name = _trim_left(m.group(1)).lstrip("條項款章之與和及")
         known = next((s for s, _law in lex.names if name.endswith(s)), None)
         if known or _not_a_name(name):
@@ -185,11 +191,17 @@ def names_in(text: str, lex: _Lexicon) -> list[_Cand]:
         cands.append(_Cand(a, m.end(1), name, LawInfo(name, "", j, _kind_of(name, j))))
     # English names: ... Act (of 2022), Executive Order 14110, Regulation (EU) 2016/679, 18 U.S.C. § 2256
     word = r"(?:[A-Z][A-Za-z'’.-]*|of|the|and|on|for|to|in|against)"
-    for m in re.finditer(rf"\b[A-Z][A-Za-z'’.-]*(?: {word}){{0,8}} Act(?: of \d{{4}})?\b", text):
-        name = re.sub(r"^(?:The|This|That) ", "", m.group(0))
-        a = m.end() - len(name)
-        j = _jurisdiction(name, text[max(0, a - 20):a])
-        cands.append(_Cand(a, m.end(), name, LawInfo(name, "", j, _kind_of(name, j))))
+    for m in re.finditer(rf"\b[A-Z][A-Za-z'’.-]*(?: {word}){{0,8}} Act(?: of \d{{4}}| \d{{4}})?\b", text):
+        surface = re.sub(r"^(?:The|This|That) ", "", m.group(0))
+        a = m.end() - len(surface)
+        name = re.sub(r"^(?:UK|U\.K\.|US|U\.S\.|EU) ", "", surface)  # UK Online Safety Act 2023 = Online Safety Act 2023
+        j = _jurisdiction(surface, text[max(0, a - 20):a]) or ("UK" if re.search(r"Act \d{4}$", name) else "")
+        known = next((law for s_, law in lex.names if s_ == name), None)
+        cands.append(_Cand(a, m.end(), known or name, None if known else LawInfo(name, "", j, _kind_of(name, j))))
+    # the United States Code: 47 U.S.C. § 230(c)(1) is section 230 of title 47
+    for m in re.finditer(r"\b(\d+) U\.S\.C\.(?= ?§)", text):
+        name = f"{m.group(1)} U.S.C."
+        cands.append(_Cand(m.start(), m.end(), name, LawInfo(name, f"United States Code, Title {m.group(1)}", "US", "us_law")))
     for m in re.finditer(r"(?:Executive Order (?:No\. ?)?|E\.O\. ?|第\s*)(\d{4,6})(?:\s*號行政命令)?", text):
         if m.group(0).startswith("第") and not m.group(0).endswith("行政命令"):
             continue
@@ -198,7 +210,7 @@ def names_in(text: str, lex: _Lexicon) -> list[_Cand]:
         end = m.end()
         title = re.match(r"\s*[—–-]+\s*「[^」\n]{2,60}」", text[end:])
         cands.append(_Cand(m.start(), end + (title.end() if title else 0), name, info))
-    for m in re.finditer(r"(?:Regulation|Directive) \(EU\) \d{4}/\d+|\d+ U\.S\.C\. §+ ?\d+[a-z]?", text):
+    for m in re.finditer(r"(?:Regulation|Directive) \(EU\) \d{4}/\d+", text):
         name = m.group(0)
         j = "EU" if "(EU)" in name else "US"
         known = next((law for s, law in lex.names if s == name), None)
@@ -214,7 +226,9 @@ def names_in(text: str, lex: _Lexicon) -> list[_Cand]:
         name = f"司法院釋字第{m.group(1)}號解釋"
         cands.append(_Cand(m.start(), m.end(), name, LawInfo(name, f"Judicial Yuan Interpretation No. {m.group(1)}", "TW",
                                                               "interpretation"), kind="interpretation"))
-    for m in re.finditer(rf"(?<!該)(?:{_HAN}{{1,6}}字第\s*\d+\s*號)?(?:行政)?函釋|(?<!該)解釋函|(?<!該)解釋令", text):
+    code = rf"(?:(?![日月年發发布於于以之的經经依]){_HAN}){{1,4}}(?:[（(][一二三四五六七八九十][)）])?"
+    for m in re.finditer(rf"(?<![該该開开述揭])(?:{code}字第\s*\d+\s*[號号])?(?:行政)?函[釋释]|(?<![該该])解[釋释]函|(?<![該该])解[釋释]令",
+                         text):
         if re.search(r"[非無未]$", text[max(0, m.start() - 2):m.start()]):
             continue  # 亦非函釋: said of something that is not one
         sent = text[max(0, m.start() - 120):m.start()]
@@ -245,6 +259,8 @@ def defined_names(text: str, cands: list[_Cand]) -> list[_Cand]:
             a = m.start(1) + hit.start()
             if _latin(alias[0]) and not _bounded(text, a, a + len(alias)):
                 continue
+            out = [x for x in out if not (x.end == a + len(alias) and x.start < a and x.info is not None
+                                          and x.law != c.law)]  # 若同時該當處罰條例 -> 處罰條例
             out.append(_Cand(a, a + len(alias), c.law, c.info))
     return _resolve_overlaps(out)
 

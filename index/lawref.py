@@ -13,21 +13,21 @@ import unicodedata
 
 from index.textnorm import IDEOGRAPHS, cn_to_int, to_simplified
 
-_N = r"[0-9]+|[零〇一二兩三四五六七八九十百千]+"
+_N = r"[0-9]+|[零〇一二兩两三四五六七八九十百千]+"
 _SP = r"[ \u3000]*"
 _HAN = f"[{IDEOGRAPHS}]"
 # a locator with no law's name before it: 第3條, 第28章, 第2款 (right after an article), Article 17, Art. 6(1), § 2710
-LOCATOR = re.compile(rf"第{_SP}(?:{_N}){_SP}[條章]|第{_SP}({_N}){_SP}[項款](?=[「『，。、；：（(\s]|規定|所|之|及|或|與|各|前段|後段)"
-                     r"|\b(?:Article|Art\.)\s*[0-9]+|§+\s*[0-9]+")
-_EN_LOCATOR = re.compile(r"[ \u3000]*(?:Article|Art\.|Section|Sec\.|§+)\s*([0-9]+[a-z]?)((?:\s*\(\s*[0-9a-z]+\s*\))*)")
+LOCATOR = re.compile(rf"第{_SP}(?:{_N}){_SP}[條条章]|第{_SP}({_N}){_SP}[項项款](?=[「『，。、；：（(\s]|規定|规定|所|之|及|或|與|与|各|前段|後段)"
+                     r"|\b(?:Article|Art\.|[Ss]ection)\s*[0-9]+|§+\s*[0-9]+")
+_EN_LOCATOR = re.compile(r"[ \u3000]*(?:Article|Art\.|[Ss]ection|Sec\.|§+)\s*([0-9]+[a-z]?)((?:\s*\(\s*[0-9a-z]+\s*\))*)")
 _CHAPTER = re.compile(rf"{_SP}第{_SP}({_N}){_SP}章(?:{_SP}之{_SP}({_N}))?")
 _CHAPTER_TITLE = re.compile(rf"({_HAN}{{1,8}}?)(?={_SP}第{_SP}(?:{_N}){_SP}條)")
-_ARTICLE = re.compile(rf"{_SP}(序言)?{_SP}第{_SP}({_N}){_SP}條(?:{_SP}之{_SP}({_N}))?")
-_PARAGRAPH = re.compile(rf"{_SP}第{_SP}({_N}){_SP}項")
-_ITEM = re.compile(rf"{_SP}第{_SP}(?:({_N})|[（(]{_SP}([a-zA-Z]){_SP}[)）]){_SP}款")
+_ARTICLE = re.compile(rf"{_SP}(序言)?{_SP}第{_SP}({_N}){_SP}[條条](?:{_SP}之{_SP}({_N}))?")
+_PARAGRAPH = re.compile(rf"{_SP}第{_SP}({_N}){_SP}[項项]")
+_ITEM = re.compile(rf"{_SP}(?:第{_SP}({_N})|第?{_SP}[（(]{_SP}([a-zA-Z]){_SP}[)）]){_SP}款?")
 _POINT = re.compile(rf"{_SP}(?:定義)?{_SP}[（(]{_SP}([0-9]+|[a-z]){_SP}[)）]")
 _DRAFT = re.compile(r"(?:部分條文)?(?:修正)?草案")
-_EN_BEFORE = re.compile(r"(?:Article|Art\.|Section|Sec\.|§)\s*([0-9]+[a-z]?)((?:\s*\(\s*[0-9a-z]+\s*\))*)\s+of\s+(?:the\s+)?\Z")
+_EN_BEFORE = re.compile(r"(Recital|Article|Art\.|[Ss]ection|Sec\.|s\.|§)\s*([0-9]+[a-z]?)((?:\s*\(\s*[0-9a-z]+\s*\))*)\s+(?:of\s+(?:the\s+)?)?\Z")
 _GLOSS = re.compile(r"[ \u3000]*[（(][^（）()\n]{1,80}[)）]")
 
 BODIES = ("衛生福利部", "法務部", "教育部", "內政部", "數位發展部", "國家通訊傳播委員會", "通傳會", "行政院", "司法院",
@@ -68,7 +68,7 @@ def match_locator(text: str, p: int) -> tuple[int, dict] | None:
         if (m := _PARAGRAPH.match(text, i)):
             loc["paragraph"] = number(m.group(1))
             i = m.end()
-        if (m := _ITEM.match(text, i)):
+        if (m := _ITEM.match(text, i)) and (m.group(1) or m.group(2)):
             if m.group(1):
                 loc["item"] = number(m.group(1))
             else:
@@ -191,8 +191,8 @@ def attach_locator(text: str, c, mentions: list, lex, title: str, infos: dict | 
     pre = _EN_BEFORE.search(text, max(0, start - 60), start)
     if pre and not (got or draft):  # Article 17(1)(a) of the General Data Protection Regulation
         start = pre.start()
-        nums = re.findall(r"\(\s*([0-9a-z]+)\s*\)", pre.group(2) or "")
-        loc = {"article": pre.group(1)}
+        nums = re.findall(r"\(\s*([0-9a-z]+)\s*\)", pre.group(3) or "")
+        loc = {"recital": int(pre.group(2))} if pre.group(1) == "Recital" else {"article": pre.group(2)}
         digits = [int(x) for x in nums if x.isdigit()]
         if digits:
             loc["paragraph"] = digits[0]

@@ -55,8 +55,12 @@ class Mention:
     col: int = 0  # code-point offset of the mention in that line
 
 
-_DEMONSTRATIVE = re.compile(r"(?:該|同)項?(修正草案|行政命令|施行細則|施行法|條例|公約|議定書|法案|規則|細則|意見|函釋|法(?![令律規院人學官]))"
-                            r"|(?:本|該|同)條(?![例文件款項])|本法(?![令律規院人])")
+_DEMONSTRATIVE = re.compile(r"(?:該|该|同|上開|上开|上述|前述|前揭)[項项]?(修正草案|行政命令|施行細則|施行法|條例|条例|公約|公约|議定書|法案"
+                            r"|規則|规则|細則|意見|函釋|函释|法(?![令律規规院人學学官]))"
+                            r"|(?:本|該|该|同)[條条](?![例文件款項项])|本法(?![令律規规院人])"
+                            r"|\b[Tt]he (Act|Convention|Regulation|Directive|Covenant|Treaty|Charter|Order)\b")
+_NOT_LAW_OWNERS = ("校規", "校规", "條款", "条款", "章程", "契約", "契约", "合約", "合约", "協議", "协议", "守則", "守则",
+                   "手冊", "手册", "須知", "须知", "要點", "要点", "規章", "规章", "工作規則", "工作规则", "this report")
 _BARE_HEAD = re.compile(r"(議定書|公約)(?=[ \u3000]*第[ \u3000]*[0-9零〇一二兩三四五六七八九十百千]+[ \u3000]*條)")
 _CHAPTER_NAME = re.compile(r"「([^」\n]{2,20})」(?:章節|章)")
 
@@ -73,6 +77,8 @@ def _head_fits(head: str, law: str, info: LawInfo | None, kind: str) -> bool:
         return kind == "interpretation"
     if head == "法案":
         return any(n.endswith(("法案", "法", "Act")) for n in names)
+    if head.isascii():  # the Act, the Convention, the Regulation
+        return any(re.search(rf"\b{head}\b", n) for n in (*names, info.en if info else ""))
     return any(n.endswith(head) for n in names)
 
 
@@ -93,7 +99,8 @@ def extract(text: str, title: str = "") -> tuple[list[Mention], dict[str, LawInf
     extra: list[_Cand] = []
     for m in _DEMONSTRATIVE.finditer(text):
         if free(m.start(), m.end()):
-            head = m.group(1) or ("條" if m.group(0).endswith("條") else "法")
+            head = m.group(1) or m.group(2) or ("條" if m.group(0).endswith(("條", "条")) else "法")
+            head = {"条例": "條例", "公约": "公約", "规则": "規則", "函释": "函釋", "Order": "行政命令"}.get(head, head)
             extra.append(_Cand(m.start(), m.end(), "", anaphor=True, extra={"head": head, "self": m.group(0)}))
     for m in _BARE_HEAD.finditer(text):
         if free(m.start(), m.end()):
@@ -161,8 +168,12 @@ def _bare_locators(text: str, a: int, b: int, before: list[Mention], lex: _Lexic
                                anaphor=True, **sub))
             pos = end
             continue
+        if re.fullmatch(r"\s+(?:of\s+(?:the\s+)?)?", text[got[0]:b]) and b < len(text):
+            continue  # Article 17 of the …, Art. 6 GDPR: read with the name that follows
         if re.match(r"\s+of\s", text[got[0]:got[0] + 4]):
-            continue  # Article 17 of the …: read with the name that follows
+            continue  # section 5 of this report: of something that is no law
+        if text[max(0, m.start() - 4):m.start()].rstrip().endswith(_NOT_LAW_OWNERS):
+            continue  # 校規第5條, 服務條款第5條: an article of something that is no law
         law = resolve(text, m.start(), [*before, *out], "", lex, infos)
         if law is None:
             continue

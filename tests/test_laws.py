@@ -88,7 +88,7 @@ def test_a_made_up_document_of_another_law(made_up_store):
     law = found["寵物登記管理條例"]
     assert [a.reference for a in law.articles] == ["第3條", "第12條之1", "第15條"]
     assert law.jurisdiction == "TW"
-    us = found["U.S. Animal Welfare Act of 1966"]
+    us = found["Animal Welfare Act of 1966"]
     assert us.jurisdiction == "US" and us.articles[0].citations[0].surface == "Section 2(a) of the U.S. Animal Welfare Act of 1966"
     assert us.articles[0].citations[0].paragraph is None and us.articles[0].citations[0].item_label == "(a)"
     assert found["歐盟動物福利法"].jurisdiction == "EU"
@@ -187,3 +187,17 @@ def test_a_question_naming_an_article_puts_its_citing_passage_first(fake_store):
     assert a.passages[0].chunk_id == citing
     b = answer_with(index, "憲法第8條怎麼說？")
     assert b.status == "not_found" and "中華民國憲法 第8條" in b.missing
+
+
+def test_simplified_text_english_anaphora_and_articles_of_things_that_are_not_laws():
+    zh = "依消费者保护法第7条第1项，企业经营者应负责；该法第19条另有规定。校規第5條則與法律無關。"
+    got = [(m.surface, m.law, m.article, m.paragraph, m.anaphor) for m in extract(zh)[0]]
+    assert got == [("消费者保护法第7条第1项", "消費者保護法", "7", 1, False),
+                   ("该法第19条", "消費者保護法", "19", None, True)]
+    en = ("The UK Online Safety Act 2023 sets duties. Section 10 of the Act covers illegal content, "
+          "and Art. 6(1)(a) GDPR is read with it; see section 5 of this report.")
+    got = [(m.surface, m.law, m.article, m.paragraph, m.item_label) for m in extract(en)[0]]
+    assert ("UK Online Safety Act 2023", "Online Safety Act 2023", None, None, None) in got
+    assert ("Section 10 of the Act", "Online Safety Act 2023", "10", None, None) in got
+    assert ("Art. 6(1)(a) GDPR", "一般資料保護規則", "6", 1, "(a)") in got
+    assert all("section 5" not in s for s, *_ in got)
