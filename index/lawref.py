@@ -90,17 +90,22 @@ def match_en_locator(text: str, p: int) -> tuple[int, dict] | None:
     m = _EN_LOCATOR.match(text, p)
     if not m:
         return None
-    loc: dict = {"article": m.group(1)}
-    parts = re.findall(r"\(\s*([0-9a-z]+)\s*\)", m.group(2) or "")
+    return m.end(), {"article": m.group(1), **subdivisions(m.group(2))}
+
+
+def subdivisions(written: str | None) -> dict:
+    """The bracketed parts after an article: (1)(a) -> paragraph 1, item label (a); (1)(2) -> paragraph 1, item 2."""
+    parts = re.findall(r"\(\s*([0-9a-z]+)\s*\)", written or "", re.IGNORECASE)
     digits = [int(x) for x in parts if x.isdigit()]
-    letters = [x for x in parts if not x.isdigit()]
+    letters = [x.lower() for x in parts if not x.isdigit()]
+    loc: dict = {}
     if digits:
         loc["paragraph"] = digits[0]
     if len(digits) > 1:
         loc["item"] = digits[1]
     if letters:
         loc["item_label"] = f"({letters[0]})"
-    return m.end(), loc
+    return loc
 
 
 def mention_kind(info, loc: dict, draft: bool) -> str:
@@ -191,16 +196,8 @@ def attach_locator(text: str, c, mentions: list, lex, title: str, infos: dict | 
     pre = _EN_BEFORE.search(text, max(0, start - 60), start)
     if pre and not (got or draft):  # Article 17(1)(a) of the General Data Protection Regulation
         start = pre.start()
-        nums = re.findall(r"\(\s*([0-9a-z]+)\s*\)", pre.group(3) or "")
-        loc = {"recital": int(pre.group(2))} if pre.group(1) == "Recital" else {"article": pre.group(2)}
-        digits = [int(x) for x in nums if x.isdigit()]
-        if digits:
-            loc["paragraph"] = digits[0]
-        if len(digits) > 1:
-            loc["item"] = digits[1]
-        letters = [x for x in nums if not x.isdigit()]
-        if letters:
-            loc["item_label"] = f"({letters[0]})"
+        loc = ({"recital": int(pre.group(2))} if pre.group(1) == "Recital"
+               else {"article": pre.group(2), **subdivisions(pre.group(3))})
     kind = c.kind or mention_kind(info, loc, bool(draft))
     if kind == "interpretation" and info is None:
         info = LawInfo(law, "", "TW", "interpretation")
@@ -266,15 +263,10 @@ def parse_reference(text: str, names: dict[str, str]) -> tuple[str | None, dict]
         rest = rest[:m.start()] + rest[m.end():]
     if (m := _EN_ARTICLE.search(rest)):
         loc["article"] = m.group(1) + (f"-{m.group(2)}" if m.group(2) else "")
-        parts = re.findall(r"\(\s*([0-9a-z]+)\s*\)", m.group(3) or "", re.IGNORECASE)
-        nums = [int(x) for x in parts if x.isdigit()]
-        letters = [x.lower() for x in parts if not x.isdigit()]
-        if len(nums) >= 2:
-            loc["paragraph"], loc["item"] = nums[0], nums[1]
-        elif nums:  # Art. 3(60): a paragraph, or an EU act's point; the lookup accepts either
-            loc["point"] = nums[0]
-        if letters:
-            loc["item_label"] = f"({letters[0]})"
+        sub = subdivisions(m.group(3))
+        if "paragraph" in sub and "item" not in sub:  # Art. 3(60): a paragraph, or an EU act's point
+            sub["point"] = sub.pop("paragraph")    # the lookup accepts either
+        loc.update(sub)
     elif (m := _REF_ARTICLE.search(rest)) and (any(c in m.group(0) for c in "條条-第之")
                                                  or (law and m.group(0).strip().isdigit())):
         loc["article"] = str(number(m.group(1))) + (f"-{number(m.group(2) or m.group(3))}" if (m.group(2) or m.group(3)) else "")

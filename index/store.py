@@ -123,6 +123,15 @@ class Store:
     laws: dict | None = None  # laws.json: {"version", "laws": [...], "mentions": [...]}; None in a store built before it
 
 
+def version_key(store_dir: Path) -> tuple[str, str]:
+    """(resolved folder, its CURRENT pointer): changes when a build swaps in, for readers' caches."""
+    try:
+        current = (store_dir / "CURRENT").read_text("utf-8").strip()
+    except OSError:
+        current = ""
+    return str(store_dir.resolve()), current
+
+
 def open_store(store_dir: str | Path) -> Store:
     """The current version of the store at ``store_dir``, checked and parsed.
 

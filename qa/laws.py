@@ -21,7 +21,7 @@ from pathlib import Path
 from index.errors import IndexCorrupt, InvalidQuestion
 from index.lawref import HAS_LOCATOR, fold_name, key, parse_reference
 from index.laws import lexicon
-from index.store import default_store, open_store
+from index.store import default_store, open_store, version_key
 from qa.records import Passage
 from qa.retriever import passage_of
 
@@ -100,11 +100,7 @@ _LOCK = threading.Lock()
 
 def _load(store: str | Path | None) -> tuple[list[Law], dict[str, str]]:
     path = Path(store) if store is not None else default_store()
-    try:
-        current = (path / "CURRENT").read_text("utf-8").strip()
-    except OSError:
-        current = ""
-    cache_key = (str(path.resolve()), current)
+    cache_key = version_key(path)
     with _LOCK:
         if cache_key in _CACHE:
             return _CACHE[cache_key]

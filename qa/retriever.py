@@ -27,10 +27,10 @@ from index.errors import (
     UnknownSource,
 )
 from index.lexical import tokens
+from index.store import DocRecord, Store, default_store, open_store, version_key
 from index.textnorm import fold
-from index.store import DocRecord, Store, default_store, open_store
-from qa.query import MAX_QUESTION_CHARS, Query, analyse, check_question  # noqa: F401 - re-exported
 from qa.fusion import RetrievalSettings, fuse  # noqa: F401 - re-exported
+from qa.query import MAX_QUESTION_CHARS, Query, analyse, check_question  # noqa: F401 - re-exported
 from qa.records import Passage
 
 log = logging.getLogger(__name__)
@@ -271,11 +271,7 @@ def open_index(store: str | Path | None = None) -> Index:
         IndexNotFound, IndexCorrupt, IndexMismatch.
     """
     path = Path(store) if store is not None else default_store()
-    try:
-        current = (path / "CURRENT").read_text("utf-8").strip()
-    except OSError:
-        current = ""
-    key = (str(path.resolve()), current)
+    key = version_key(path)
     with _OPEN_LOCK:
         idx = _OPEN.get(key)
         if idx is None:

@@ -10,7 +10,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 from index.errors import VerbatimError
-from ui.render import _open_button, attr, chrome, citation_html, highlighted, verbatim_html
+from ui.render import (
+    _open_button,
+    attr,
+    chrome,
+    citation_html,
+    highlighted,
+    verbatim_html,
+)
 from ui.strings import t
 
 
