@@ -243,6 +243,21 @@ _DEFINES = re.compile(r"[」》]?[ \u3000]*[（(]([^（）()\n]{0,80})[)）]")
 _SHORT = re.compile(r"(?:以下|下)?簡稱「?([^」）)，,、\s]{2,12})」?|^(?:.*[,，]\s*)?([A-Z][A-Za-z]{1,7})\s*$")
 
 
+def document_names(text: str, cands: list[_Cand]) -> list[_Cand]:
+    """A law the document once names in brackets or before an article is found wherever else it names it.
+
+    (空氣污染防制法第24條 ... 另受空氣污染防制法規範: the second is the same law, named alone.)
+    """
+    out = list(cands)
+    seen = {c.law: c for c in cands if c.info is not None and c.info.kind != "interpretation"
+            and (len(c.law) >= 4 if re.search(_HAN, c.law) else " " in c.law)}
+    for name, c in seen.items():
+        for m in re.finditer(re.escape(name), text):
+            if _bounded(text, m.start(), m.end()):
+                out.append(_Cand(m.start(), m.end(), c.law, c.info))
+    return _resolve_overlaps(out)
+
+
 def defined_names(text: str, cands: list[_Cand]) -> list[_Cand]:
     """Names a document defines for a law it names: （以下簡稱處罰條例）, (Personal Data Protection Act, PDPA).
 

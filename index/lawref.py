@@ -153,12 +153,17 @@ def attach_locator(text: str, c, mentions: list, lex, title: str, infos: dict | 
         prev = next((m for m in reversed(mentions) if m.article and c.start - m.end < 800), None)
         if prev is None:
             return None
+        article = prev.article
+        if c.extra.get("self", "").startswith("前"):  # 前條: the article before
+            if not article.isdigit() or int(article) < 2:
+                return None
+            article = str(int(article) - 1)
         end, sub = c.end, {}
         if (m := _PARAGRAPH.match(text, end)):
             sub["paragraph"], end = number(m.group(1)), m.end()
         if (m := _ITEM.match(text, end)) and m.group(1):
             sub["item"], end = number(m.group(1)), m.end()
-        return Mention(c.start, end, text[c.start:end], prev.law, prev.kind, article=prev.article, anaphor=True, **sub)
+        return Mention(c.start, end, text[c.start:end], prev.law, prev.kind, article=article, anaphor=True, **sub)
     if c.anaphor and head == "章":  # 「妨害性隱私及不實性影像」章節: a chapter known by its title
         want = c.extra["chapter_name"].rstrip("罪")
         for m in reversed(mentions):

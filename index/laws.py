@@ -24,6 +24,7 @@ from index.lawnames import (
     _Cand,
     _Lexicon,
     defined_names,
+    document_names,
     lexicon,
     names_in,
 )
@@ -55,9 +56,9 @@ class Mention:
     col: int = 0  # code-point offset of the mention in that line
 
 
-_DEMONSTRATIVE = re.compile(r"(?:該|该|同|上開|上开|上述|前述|前揭)[項项]?(修正草案|行政命令|施行細則|施行法|條例|条例|公約|公约|議定書|法案"
-                            r"|規則|规则|細則|意見|函釋|函释|法(?![令律規规院人學学官]))"
-                            r"|(?:本|該|该|同)[條条](?![例文件款項项])|本法(?![令律規规院人])"
+_DEMONSTRATIVE = re.compile(r"(?:該|该|同|上開|上开|上述|前述|前揭)[項项]?(修正草案|草案|行政命令|施行細則|施行法|條例|条例|公約|公约|議定書|法案"
+                            r"|規則|规则|細則|意見|函釋|函释|函(?![數数件授])|法(?![令律規规院人學学官]))"
+                            r"|(?:本|該|该|同|前)[條条](?![例文件款項项])|本法(?![令律規规院人])"
                             r"|\b[Tt]he (Act|Convention|Regulation|Directive|Covenant|Treaty|Charter|Order)\b")
 _NOT_LAW_OWNERS = ("校規", "校规", "條款", "条款", "章程", "契約", "契约", "合約", "合约", "協議", "协议", "守則", "守则",
                    "手冊", "手册", "須知", "须知", "要點", "要点", "規章", "规章", "工作規則", "工作规则", "this report")
@@ -88,7 +89,7 @@ def extract(text: str, title: str = "") -> tuple[list[Mention], dict[str, LawInf
 
     lex = lexicon()
     laws: dict[str, LawInfo] = {}
-    names = defined_names(text, names_in(text, lex))
+    names = defined_names(text, document_names(text, names_in(text, lex)))
     infos: dict[str, LawInfo] = {c.law: c.info for c in names if c.info is not None}
     taken = [(c.start, c.end) for c in names]
 
@@ -100,7 +101,8 @@ def extract(text: str, title: str = "") -> tuple[list[Mention], dict[str, LawInf
     for m in _DEMONSTRATIVE.finditer(text):
         if free(m.start(), m.end()):
             head = m.group(1) or m.group(2) or ("條" if m.group(0).endswith(("條", "条")) else "法")
-            head = {"条例": "條例", "公约": "公約", "规则": "規則", "函释": "函釋", "Order": "行政命令"}.get(head, head)
+            head = {"条例": "條例", "公约": "公約", "规则": "規則", "函释": "函釋", "函": "函釋", "草案": "修正草案",
+                    "Order": "行政命令"}.get(head, head)
             extra.append(_Cand(m.start(), m.end(), "", anaphor=True, extra={"head": head, "self": m.group(0)}))
     for m in _BARE_HEAD.finditer(text):
         if free(m.start(), m.end()):
