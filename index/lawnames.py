@@ -46,6 +46,8 @@ class _Lexicon:
     laws: dict[str, LawInfo]
     names: list[tuple[str, str]]  # (surface, law name), longest first
     patterns: list[tuple[re.Pattern, str]]
+    names_re: re.Pattern  # every name, longest first
+    by_name: dict[str, str]  # name -> law
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,7 +66,8 @@ def lexicon() -> _Lexicon:
                 names.append((simplified, info.name))
         patterns += [(re.compile(p), info.name) for p in rec.get("patterns", ())]
     names.sort(key=lambda p: -len(p[0]))
-    return _Lexicon(laws, names, patterns)
+    by_name = dict(reversed(names))
+    return _Lexicon(laws, names, patterns, re.compile("|".join(re.escape(n) for n, _ in names)), by_name)
 
 
 def _latin(ch: str) -> bool:
@@ -115,6 +118,10 @@ class _Cand:
 _LEAD = "惟若須雖但則故亦又均皆仍尚已應得縱即乃係不該同本此各"
 
 
+_ARTICLE_AHEAD = re.compile(r"第[ \u3000]*[0-9零〇一二兩两三四五六七八九十百千]+[ \u3000]*[條条章]")
+_NAME_BEHIND = re.compile(rf"({_HAN}{{2,30}}?{_SUFFIX})\Z")
+
+
 def _trim_left(name: str) -> str:
     """Cut the words before a law's name off a run of ideographs: 另依據我國某某法 -> 某某法."""
     cut = 0
@@ -151,10 +158,9 @@ def _fuzzy(text: str, lex: _Lexicon) -> list[_Cand]:
 def names_in(text: str, lex: _Lexicon) -> list[_Cand]:
     """Every place a law is named, longest name first where names overlap."""
     cands: list[_Cand] = []
-    for surface, law in lex.names:
-        for m in re.finditer(re.escape(surface), text):
-            if _bounded(text, m.start(), m.end()):
-                cands.append(_Cand(m.start(), m.end(), law))
+    for m in lex.names_re.finditer(text):  # one pass; at each place the longest name
+        if _bounded(text, m.start(), m.end()):
+            cands.append(_Cand(m.start(), m.end(), lex.by_name[m.group(0)]))
     for pat, law in lex.patterns:
         cands += [_Cand(m.start(), m.end(), law) for m in pat.finditer(text)]
     cands += _fuzzy(text, lex)
@@ -181,7 +187,14 @@ def names_in(text: str, lex: _Lexicon) -> list[_Cand]:
         j = _jurisdiction(name, "")
         cands.append(_Cand(m.start(), m.end(), name, LawInfo(name, "", j, _kind_of(name, j))))
     # a name right before an article: 某某法第3條
-    for m in re.finditer(rf"({_HAN}{{2,30}}?{_SUFFIX})(?=(?:[（(][^（）()\n]{{1,60}}[)）])?[ \u3000]*第[ \u3000]*[0-9零〇一二兩两三四五六七八九十百千]+[ \u3000]*[條条章])", text):
+    for art in _ARTICLE_AHEAD.finditer(text):  # found from the article back: cheap on long texts
+        end = len(text[:art.start()].rstrip(" \u3000")) if art.start() else 0
+        if end and text[end - 1] in "）)":  # a gloss between the name and the article
+            opened = max(text.rfind("（", max(0, end - 62), end), text.rfind("(", max(0, end - 62), end))
+            end = opened if opened >= 0 else end
+        m = _NAME_BEHIND.search(text, max(0, end - 32), end)
+        if m is None:
+            continue
         name = _trim_left(m.group(1)).lstrip("條項款章之與和及")
         known = next((s for s, _law in lex.names if name.endswith(s)), None)
         if known or _not_a_name(name):
