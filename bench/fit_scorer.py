@@ -14,9 +14,11 @@ The merge margin of ``qa.extract.assemble`` is on the model's scale, so it is
 chosen here too: the one that gives the best quote@1 (the first assembled
 quote holds a gold span, the abstention aside) on the fitted questions.
 
-Validation leaves whole groups out (``GroupKFold``; DRCD is split into
-three groups by article): each group's quote@1 comes from a model fitted
-without it, printed beside the hand-set weights' quote@1 on the same
+Validation leaves whole families of questions out (``GroupKFold``): a
+seed set, or for a set that names its askers (``users``: teachers, parents,
+social workers...) one persona of it; DRCD is split into three parts by
+article. Each question's quote@1 comes from a model fitted without its
+family, printed beside the hand-set weights' quote@1 on the same
 evidence. ``--C`` is chosen by that figure. ``tests/eval/untouched.jsonl`` is
 never fitted on, nor used to choose anything.
 
@@ -56,7 +58,8 @@ _WS = re.compile(r"\s+")
 class Question:
     """One question's evidence as the scorer sees it."""
 
-    group: str
+    group: str  # the question set (or DRCD part) it counts in
+    family: str  # what validation leaves out together: its set, or its set and the asker's persona
     cands: list[Candidate]
     X: np.ndarray
     label: np.ndarray  # the sentence holds a gold span
@@ -68,10 +71,10 @@ def _squash(s: str) -> str:
     return _WS.sub("", s)
 
 
-def collect(index: Index, group: str, items: list[tuple[str, tuple[str, ...]]]) -> list[Question]:
-    """The features and labels of every sentence the scorer sees for each (question, gold spans)."""
+def collect(index: Index, group: str, items: list[tuple[str, tuple[str, ...], str]]) -> list[Question]:
+    """The features and labels of every sentence the scorer sees for each (question, gold spans, family)."""
     out = []
-    for text, answers in items:
+    for text, answers, family in items:
         q = analyse(text)
         ev = gather_evidence(index, q)
         if ev is None:
@@ -80,7 +83,7 @@ def collect(index: Index, group: str, items: list[tuple[str, tuple[str, ...]]]) 
         gold = tuple(g for g in (_squash(a) for a in answers) if g)
         docs = {s.source: s.doc_text for s in ev.sentences}
         label = np.array([any(g in _squash(docs[c.source][c.start:c.end]) for g in gold) for c in cands], bool)
-        out.append(Question(group, cands, X, label, ev.sentences, gold))
+        out.append(Question(group, family, cands, X, label, ev.sentences, gold))
     return out
 
 
@@ -185,20 +188,28 @@ def best_margin(questions: list[Question], w: np.ndarray, max_growth: float = 1.
     return max((score(questions, w, m)["mean"], -m, m) for m in ok)[2]
 
 
+def _personas(path: Path) -> dict[str, str | None]:
+    """Each question's asker (teacher, parent, ...) where the set names one."""
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    return {str(d["id"]): d.get("persona") for d in rows}
+
+
 def load_questions(args) -> list[Question]:
     from bench.drcd import build_store, load_drcd
     seeds = Index(args.seeds_store)
     out = []
     for name in args.sets:
-        items = [it for it in load_items(ROOT / "tests" / "eval" / f"{name}.jsonl") if it.kind in ANSWERABLE]
-        out += collect(seeds, name, [(it.question, it.answers) for it in items])
+        path = ROOT / "tests" / "eval" / f"{name}.jsonl"
+        persona = _personas(path)
+        items = [it for it in load_items(path) if it.kind in ANSWERABLE]
+        out += collect(seeds, name, [(it.question, it.answers, f"{name}/{persona.get(it.id) or ''}") for it in items])
     if args.drcd_questions:
         paragraphs, drcd_q = load_drcd(args.data)
         drcd = Index(build_store(paragraphs)[0])
         step = max(1, len(drcd_q) // args.drcd_questions)
         sample = drcd_q[::step][: args.drcd_questions]
         for part in range(3):  # three groups of whole paragraphs (neighbouring paragraphs share an article)
-            chosen = [(q, (gold,)) for q, pid, gold in sample if pid * 3 // len(paragraphs) == part]
+            chosen = [(q, (gold,), f"drcd{part}") for q, pid, gold in sample if pid * 3 // len(paragraphs) == part]
             out += collect(drcd, f"drcd{part}", chosen)
     return out
 
@@ -218,7 +229,8 @@ def main(argv=None) -> int:
         ap.error("untouched.jsonl is never fitted on")
     questions = load_questions(args)
     groups = sorted({qu.group for qu in questions})
-    gid = np.array([groups.index(qu.group) for qu in questions])
+    families = sorted({qu.family for qu in questions})
+    fid = np.array([families.index(qu.family) for qu in questions])
     hand = weight_vector(HAND_WEIGHTS)
     base = score(questions, hand, HAND_MARGIN)
 
@@ -226,11 +238,14 @@ def main(argv=None) -> int:
     results = {}
     for C in args.C:
         held: dict[str, float] = {}
-        for train, test in GroupKFold(n_splits=len(groups)).split(gid, gid, gid):
+        hits = np.zeros(len(questions), dtype=bool)
+        for train, test in GroupKFold(n_splits=len(families)).split(fid, fid, fid):
             tr = [questions[i] for i in train]
             w = fit(tr, C)
-            held.update({k: v for k, v in score([questions[i] for i in test], w, best_margin(tr, w)).items()
-                         if k != "mean"})
+            m = best_margin(tr, w)
+            hits[test] = [quote_hit(questions[i], w, m) for i in test]
+        for g in groups:
+            held[g] = float(np.mean([h for h, qu in zip(hits, questions) if qu.group == g]))
         held["mean"] = float(np.mean([held[g] for g in groups]))
         results[C] = held
     C = max(args.C, key=lambda c: results[c]["mean"])
