@@ -18,7 +18,7 @@ def _question(group: str, rng: np.random.Generator) -> Question:
     X[gold, FEATURES.index("coverage")] = 0.9
     cands = [Candidate("doc", a, b, 0, 0.0, 0.0) for a, b in spans]
     label = np.arange(4) == gold
-    return Question(group, cands, X, label, [Sentences("doc", 1.0, text, spans)], (text[spans[gold][0]],))
+    return Question(group, group, cands, X, label, [Sentences("doc", 1.0, text, spans)], (text[spans[gold][0]],))
 
 
 def test_the_fit_learns_what_marks_the_gold_sentence():
