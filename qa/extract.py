@@ -2,39 +2,63 @@
 
 Candidates are the whole sentences of the top passages (their offsets were
 fixed at indexing time, so every quote is an exact slice of its document).
-A sentence scores by:
+Each sentence is described by features (``FEATURES``, a pure function of the
+question, the passages and the idf: ``sentence_features``) and scored by a
+linear model fitted by ``bench/fit_scorer.py`` on the gold spans of named
+question sets and a DRCD sample, shipped as data in ``qa/data/scorer.json``.
+The features are:
 
-- coverage: the idf-weighted share of the question's terms it contains
-  (unigrams and bigrams, as in BM25), which rewards the sentence that restates
-  the question rather than the passage around it;
-- the fused retrieval score of its passage;
+- coverage: the idf-weighted share of the question's terms the sentence
+  contains (unigrams and bigrams, as in BM25), of the clause that asks, and
+  of the documents' terms for the question's everyday words; each also less
+  the best coverage among the candidates;
+- the fused retrieval score of its passage (min-max scaled), whether the
+  passage is the best one, and its rank;
 - the expected answer type (``Query.asks``): a question asking how many,
   when, which article, what to do, whether it is a crime, who, or what a
   term means wants a sentence with a number, a date, an article reference,
-  an action or a service, a law, a person or body, or a definition;
+  an action or a service, a law, a person or body, or a definition; one
+  feature per kind, so each kind gets its own weight;
 - the cosine between the question and the sentence (USE vectors made at
-  indexing time), which carries English questions over Chinese text.
+  indexing time), which carries English questions over Chinese text, and the
+  same less the best cosine among the candidates;
+- its shape: short, length, first of its passage, pointing back;
+- for a question with no Chinese, a copy of coverage, cosine and passage
+  score, so a cross-lingual question weighs them on its own scale;
+- for a question in words the documents do not use (``loose``: one minus
+  the best coverage among the candidates), a copy of coverage, cosine and
+  passage score scaled by it: retrieval's passage order is weaker evidence
+  for a teacher's plain words than for the documents' own.
 
 The best sentence is the answer. A sentence that opens by pointing back
 (這是…, 他…, 也正是在這一年…, It…) is quoted with the sentence before it,
 where its subject is: on DRCD this raised answer@1 (retrieval fixed) from
 0.854 to 0.863. When the runner-up is its neighbour and
-scores within ``merge_margin`` of it, the two are quoted together as one
+scores within the merge margin of it, the two are quoted together as one
 contiguous span: the evidence cannot tell which of the two carries the
 answer, and on DRCD this raised answer@1 from 0.833 to 0.856 for quotes 11%
-longer on average (``bench/drcd.py``).
+longer on average (``bench/drcd.py``). The margin is on the model's scale,
+so it is chosen by the fit script and shipped with the weights.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from index.lexical import tokens
 from index.textnorm import fold
 from qa.query import Query
+
+log = logging.getLogger(__name__)
+
+SCORER_PATH = Path(__file__).parent / "data" / "scorer.json"
 
 # A question asking which article wants a sentence citing one (before the general kinds of ``Query.asks``).
 _ASKS_ARTICLE = re.compile(r"哪一?条|第几条|什么条|哪个条文|which article|what article|which section")
@@ -56,20 +80,59 @@ _HAS = {
 }
 
 
+KINDS = tuple(_HAS)
+FEATURES = ("coverage", "coverage_gap", "ask_coverage", "term_coverage", "dense", "dense_gap", "passage",
+            "passage_gap", "top_passage", "passage_rank", "short", "length", "first", "points_back", "digit",
+            *(f"type_{k}" for k in KINDS), "other_coverage", "other_dense", "other_dense_gap", "other_passage",
+            "loose_coverage", "loose_dense", "loose_dense_gap", "loose_passage", "loose_top_passage")
+
+# The hand-set weights the fitted model replaced (the score before ``bench/fit_scorer.py``), and its
+# merge margin: used when no fitted model can be read, and as the baseline the fit is compared with.
+HAND_WEIGHTS = {"coverage": 1.0, "other_coverage": -0.8, "passage": 0.15, "other_passage": 0.15, "dense": 0.5,
+                "other_dense": 0.5, "short": -0.5, **{f"type_{k}": 0.25 for k in KINDS}}
+HAND_MARGIN = 0.3
+
+
 @dataclass(frozen=True)
 class ExtractSettings:
-    """Weights of the sentence score; ``*_other`` apply to questions with no Chinese."""
+    """How sentences are scored.
 
-    coverage_weight: float = 1.0
-    passage_weight: float = 0.15
-    type_weight: float = 0.25
-    dense_weight: float = 0.5
-    coverage_weight_other: float = 0.2
-    passage_weight_other: float = 0.3
-    dense_weight_other: float = 1.0
+    Attributes:
+        weights: (feature, weight) pairs of the linear score; None reads the
+            fitted model (``qa/data/scorer.json``).
+        merge_margin: quote the best sentence with an adjacent runner-up
+            scoring within this margin; None takes the fitted model's.
+        min_chars: a sentence shorter than this is ``short`` (a heading, a number alone).
+    """
+
+    weights: tuple[tuple[str, float], ...] | None = None
+    merge_margin: float | None = None
     min_chars: int = 8
-    short_penalty: float = 0.5  # taken off a sentence shorter than ``min_chars`` (a heading, a number alone)
-    merge_margin: float = 0.3
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(path: Path = SCORER_PATH) -> tuple[np.ndarray, float]:
+    """(weight of each of ``FEATURES``, merge margin) of the fitted model; the hand-set ones if unreadable."""
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+        table = dict(zip(data["features"], data["weights"]))
+        return weight_vector(table), float(data["merge_margin"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        log.warning("no usable sentence scorer at %s (%s); using the hand-set weights", path, e)
+        return weight_vector(HAND_WEIGHTS), HAND_MARGIN
+
+
+def weight_vector(table: dict[str, float]) -> np.ndarray:
+    """The weights of ``FEATURES`` in order (a feature not named weighs 0)."""
+    return np.array([float(table.get(name, 0.0)) for name in FEATURES], dtype=np.float64)
+
+
+def resolve(settings: ExtractSettings) -> tuple[np.ndarray, float]:
+    """The weight vector and merge margin these settings mean."""
+    w, margin = load_model()
+    if settings.weights is not None:
+        w = weight_vector(dict(settings.weights))
+    return w, (margin if settings.merge_margin is None else settings.merge_margin)
 
 
 def answer_type(q: Query) -> str | None:
@@ -108,29 +171,37 @@ class Candidate:
     coverage: float
 
 
-def score_sentences(q: Query, passages: list[Sentences], idf: dict[str, float],
-                    settings: ExtractSettings = ExtractSettings()) -> list[Candidate]:
-    """Score every sentence of the given passages (a pure function of its inputs).
+def sentence_features(q: Query, passages: list[Sentences], idf: dict[str, float],
+                      min_chars: int = 8) -> tuple[list[Candidate], np.ndarray]:
+    """Every sentence of the passages, once, and its features (a pure function of its inputs).
 
     Args:
         q: the analysed question.
         passages: the passages' sentences, best passage first.
-        idf: the idf of the question's tokens.
+        idf: the weight of each of the question's tokens (``qa.answerer.question_idf``).
+        min_chars: a sentence shorter than this is ``short``.
 
     Returns:
-        Candidates, best first (ties keep passage order).
+        The candidates in passage order (``score`` 0) and a matrix of their
+        features, one row each, columns in ``FEATURES`` order.
     """
-    w_cov = settings.coverage_weight if q.cjk else settings.coverage_weight_other
-    w_psg = settings.passage_weight if q.cjk else settings.passage_weight_other
-    w_dense = settings.dense_weight if q.cjk else settings.dense_weight_other
+    col = {name: i for i, name in enumerate(FEATURES)}
     total = sum(idf.values()) or 1.0
+    asked = set(q.ask_tokens)
+    ask_idf = {t: w for t, w in idf.items() if t in asked}
+    ask_total = sum(ask_idf.values())
+    mine = set(q.tokens)
+    term_idf = {t: w for t, w in idf.items() if t not in mine}
+    term_total = sum(term_idf.values())
     kind = answer_type(q)
+    other = 0.0 if q.cjk else 1.0
     if passages:
         ps = np.array([p.score for p in passages], dtype=np.float64)
         spread = ps.max() - ps.min()
         pnorm = (ps - ps.min()) / spread if spread > 1e-9 else np.ones_like(ps)
     seen: set[tuple[str, int, int]] = set()
-    out: list[Candidate] = []
+    cands: list[Candidate] = []
+    rows: list[np.ndarray] = []
     for rank, p in enumerate(passages):
         for j, (a, b) in enumerate(p.spans):
             if (p.source, a, b) in seen:
@@ -138,17 +209,68 @@ def score_sentences(q: Query, passages: list[Sentences], idf: dict[str, float],
             seen.add((p.source, a, b))
             sent = p.doc_text[a:b]
             s_toks = set(tokens(sent))
+            folded = fold(sent)
             cov = sum(w for t, w in idf.items() if t in s_toks) / total
-            score = w_cov * cov + w_psg * float(pnorm[rank])
+            x = np.zeros(len(FEATURES), dtype=np.float64)
+            x[col["coverage"]] = cov
+            x[col["ask_coverage"]] = sum(w for t, w in ask_idf.items() if t in s_toks) / ask_total if ask_total else cov
+            if term_total:
+                x[col["term_coverage"]] = sum(w for t, w in term_idf.items() if t in s_toks) / term_total
+            sim = float(p.similarities[j]) if p.similarities is not None else 0.0
+            x[col["dense"]] = sim
+            x[col["passage"]] = float(pnorm[rank])
+            x[col["passage_gap"]] = p.score - float(ps.max())
+            x[col["top_passage"]] = float(rank == 0)
+            x[col["passage_rank"]] = 1.0 / (rank + 1)
+            x[col["short"]] = float(b - a < min_chars)
+            x[col["length"]] = min(b - a, 200) / 200.0
+            x[col["first"]] = float(j == 0)
+            x[col["points_back"]] = float(points_back(sent))
+            x[col["digit"]] = float(_HAS["number"].search(folded) is not None)
             if kind is not None:
-                score += settings.type_weight * type_match(kind, fold(sent))
-            if p.similarities is not None:
-                score += w_dense * float(p.similarities[j])
-            if b - a < settings.min_chars:
-                score -= settings.short_penalty
-            out.append(Candidate(p.source, a, b, rank, score, cov))
+                x[col[f"type_{kind}"]] = type_match(kind, folded)
+            x[col["other_coverage"]] = other * cov
+            x[col["other_dense"]] = other * sim
+            x[col["other_passage"]] = other * float(pnorm[rank])
+            cands.append(Candidate(p.source, a, b, rank, 0.0, cov))
+            rows.append(x)
+    X = np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES))
+    if len(X):
+        X[:, col["coverage_gap"]] = X[:, col["coverage"]] - X[:, col["coverage"]].max()
+        has_sim = any(p.similarities is not None for p in passages)
+        if has_sim:
+            X[:, col["dense_gap"]] = X[:, col["dense"]] - X[:, col["dense"]].max()
+        X[:, col["other_dense_gap"]] = other * X[:, col["dense_gap"]]
+        # how little of the question any sentence holds: the retrieval's passage order means less then
+        loose = 1.0 - X[:, col["coverage"]].max()
+        for name in ("coverage", "dense", "dense_gap", "passage", "top_passage"):
+            X[:, col[f"loose_{name}"]] = loose * X[:, col[name]]
+    return cands, X
+
+
+def rank(cands: list[Candidate], X: np.ndarray, w: np.ndarray) -> list[Candidate]:
+    """The candidates scored ``X @ w``, best first (ties keep passage order)."""
+    scores = X @ w if len(X) else np.zeros(0)
+    out = [Candidate(c.source, c.start, c.end, c.passage_rank, float(s), c.coverage) for c, s in zip(cands, scores)]
     out.sort(key=lambda c: -c.score)
     return out
+
+
+def score_sentences(q: Query, passages: list[Sentences], idf: dict[str, float],
+                    settings: ExtractSettings = ExtractSettings()) -> list[Candidate]:
+    """Score every sentence of the given passages (a pure function of its inputs and the fitted model).
+
+    Args:
+        q: the analysed question.
+        passages: the passages' sentences, best passage first.
+        idf: the idf of the question's tokens.
+        settings: the weights (default: the fitted model).
+
+    Returns:
+        Candidates, best first (ties keep passage order).
+    """
+    cands, X = sentence_features(q, passages, idf, settings.min_chars)
+    return rank(cands, X, resolve(settings)[0])
 
 
 @dataclass(frozen=True)
@@ -176,7 +298,8 @@ def points_back(sentence: str) -> bool:
     return _POINTS_BACK.match(sentence.lstrip()) is not None
 
 
-def assemble(scored: list[Candidate], passages: list[Sentences], n: int, margin: float) -> list[Span]:
+def assemble(scored: list[Candidate], passages: list[Sentences], n: int,
+             margin: float | None = None) -> list[Span]:
     """Turn scored sentences into up to ``n`` non-overlapping quotes, best first.
 
     Args:
@@ -184,13 +307,15 @@ def assemble(scored: list[Candidate], passages: list[Sentences], n: int, margin:
         passages: the passages they were scored in (``Candidate.passage_rank`` indexes it).
         n: how many quotes.
         margin: merge the best sentence with an adjacent runner-up scoring
-            within this margin.
+            within this margin (None: the fitted model's, ``load_model``).
 
     A quote whose first sentence points back (``points_back``) starts one
     sentence earlier, if that sentence is in the same passage.
     """
     if not scored:
         return []
+    if margin is None:
+        margin = load_model()[1]
 
     def sentences_of(rank: int) -> tuple[tuple[int, int], ...]:
         return passages[rank].spans

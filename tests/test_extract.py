@@ -79,7 +79,7 @@ def test_answer_type(question, kind):
 
 
 def test_sentence_scoring_prefers_the_sentence_that_covers_the_question_and_its_kind():
-    from qa.extract import ExtractSettings, score_sentences
+    from qa.extract import HAND_WEIGHTS, ExtractSettings, score_sentences
 
     text = "白宮在2024年5月23日發布呼籲。此舉引起廣泛討論。被害人可以向iWIN檢舉並請求下架。"
     spans = ((0, 18), (18, 27), (27, 45))
@@ -87,9 +87,60 @@ def test_sentence_scoring_prefers_the_sentence_that_covers_the_question_and_its_
     passages = [Sentences("doc", 1.0, text, spans)]
     when = analyse("白宮哪一天發布呼籲？")
     idf = {t: 1.0 for t in when.tokens}
-    best = score_sentences(when, passages, idf)[0]
-    assert (best.start, best.end) == spans[0]
+    for settings in (ExtractSettings(), ExtractSettings(weights=tuple(HAND_WEIGHTS.items()))):  # fitted, hand-set
+        best = score_sentences(when, passages, idf, settings)[0]
+        assert (best.start, best.end) == spans[0]
     what_to_do = analyse("照片被散布了，可以向哪裡求助？")
-    plain = score_sentences(what_to_do, passages, {}, ExtractSettings(type_weight=0.0))
-    typed = score_sentences(what_to_do, passages, {}, ExtractSettings(type_weight=0.25))
+    untyped = {k: v for k, v in HAND_WEIGHTS.items() if not k.startswith("type_")}
+    plain = score_sentences(what_to_do, passages, {}, ExtractSettings(weights=tuple(untyped.items())))
+    typed = score_sentences(what_to_do, passages, {}, ExtractSettings(weights=tuple(HAND_WEIGHTS.items())))
     assert typed[0].score > plain[0].score and (typed[0].start, typed[0].end) == spans[2]
+    assert (score_sentences(what_to_do, passages, {})[0].start, score_sentences(what_to_do, passages, {})[0].end) \
+        == spans[2]  # the fitted model prefers the action too
+
+
+def test_the_shipped_scorer_loads_and_prefers_gold_over_distractors():
+    import numpy as np
+
+    from qa.extract import FEATURES, SCORER_PATH, load_model, score_sentences
+
+    w, margin = load_model(SCORER_PATH)
+    assert SCORER_PATH.exists() and w.shape == (len(FEATURES),) and np.isfinite(w).all() and margin >= 0
+    assert np.abs(w).sum() > 0
+    # a made-up passage: the gold sentence holds the question's terms and the asked-for article;
+    # the distractors are a heading, a survey figure and a sentence on another topic
+    text = "第三章。調查顯示有15%的學生聽過此事。天氣很好。製作不實性影像者依刑法第319條之4處罰。"
+    spans = ((0, 4), (4, 20), (20, 25), (25, 48))
+    assert text[spans[3][0]:spans[3][1]].startswith("製作不實性影像者")
+    q = analyse("製作不實性影像違反刑法哪一條？")
+    idf = {t: 1.0 for t in q.tokens}
+    best = score_sentences(q, [Sentences("doc", 1.0, text, spans)], idf)[0]
+    assert (best.start, best.end) == spans[3]
+    # ... and when the gold sentence is in the second passage, it still comes first
+    other = "天氣很好。今天是星期一。"
+    passages = [Sentences("a", 2.0, other, ((0, 5), (5, 12))), Sentences("b", 1.0, text, spans)]
+    best = score_sentences(q, passages, idf)[0]
+    assert (best.source, best.start, best.end) == ("b", *spans[3])
+
+
+def test_a_missing_scorer_falls_back_to_the_hand_set_weights(tmp_path):
+    from qa.extract import HAND_MARGIN, HAND_WEIGHTS, load_model, weight_vector
+
+    w, margin = load_model(tmp_path / "nothing.json")
+    assert (w == weight_vector(HAND_WEIGHTS)).all() and margin == HAND_MARGIN
+
+
+def test_features_are_per_sentence_and_scaled_by_script():
+    from qa.extract import FEATURES, sentence_features
+
+    text = "被害人可以向iWIN檢舉並請求下架。此舉引起廣泛討論。"
+    spans = ((0, 18), (18, 27))
+    passages = [Sentences("doc", 1.0, text, spans)]
+    zh, en = analyse("可以向哪裡檢舉？"), analyse("Where can I report it?")
+    cands, X = sentence_features(zh, passages, {t: 1.0 for t in zh.tokens})
+    assert [(c.start, c.end) for c in cands] == list(spans) and X.shape == (2, len(FEATURES))
+    col = FEATURES.index
+    assert X[0, col("coverage")] > X[1, col("coverage")] and X[0, col("type_action")] == 1.0
+    assert (X[:, col("other_coverage")] == 0).all()
+    _, Xe = sentence_features(en, passages, {})
+    assert (Xe[:, col("other_passage")] == Xe[:, col("passage")]).all()
