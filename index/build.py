@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from index.backend import MilvusLocation, parse_location
 from index.chunk import Chunk, chunk_document, line_locator
 from index.clean import clean
 from index.embed import Embedder, get_embedder
@@ -128,6 +129,26 @@ def _old_sentence_vectors(store_dir: Path, spec: str | None) -> dict[str, np.nda
         return {}
 
 
+def _reusable_vectors(where, fingerprint: dict, wanted: set[str]) -> dict[int, dict[str, np.ndarray]]:
+    if isinstance(where, MilvusLocation):
+        from index import milvus_build
+
+        return milvus_build.old_vectors(where, fingerprint, wanted)
+    return _old_vectors(where, fingerprint)
+
+
+def _reusable_sentence_vectors(places, spec: str | None) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for where in places:
+        if isinstance(where, MilvusLocation):
+            from index import milvus_build
+
+            out.update(milvus_build.old_sentence_vectors(where, spec))
+        else:
+            out.update(_old_sentence_vectors(where, spec))
+    return out
+
+
 def embed_with_reuse(emb: Embedder, texts: list[str], reuse: dict[str, np.ndarray], keys: list[str],
                      dtype=np.float32, batch: int = 32, stage: str = "embed",
                      progress: Progress | None = None) -> tuple[np.ndarray, int]:
@@ -155,13 +176,15 @@ def embed_with_reuse(emb: Embedder, texts: list[str], reuse: dict[str, np.ndarra
 
 def build(
     paths: Iterable[str | Path],
-    store_dir: str | Path,
+    store_dir: "str | Path | MilvusLocation",
     settings: IndexSettings = IndexSettings(),
     *,
     embedders: list[Embedder] | None = None,
     progress: Progress | None = None,
     wait: float = 0.0,
     force: bool = False,
+    tables: dict[str, list[dict]] | None = None,
+    reuse_from: "str | Path | MilvusLocation | None" = None,
 ) -> BuildReport:
     """Index files and folders into ``store_dir`` (created or updated atomically).
 
@@ -174,6 +197,9 @@ def build(
         progress: called as ``progress(stage, done, total)`` during long work.
         wait: seconds to wait for another indexer's lock before failing.
         force: rebuild even when nothing changed.
+        tables: named side tables (lists of JSON records) stored with the version.
+        reuse_from: another store (either backend) whose vectors of unchanged text are
+            reused too, e.g. a local store moved to Milvus without embedding again.
 
     Returns:
         A BuildReport. Unreadable files are skipped, logged and listed there.
@@ -185,15 +211,18 @@ def build(
     from index import loaders
 
     t0 = time.monotonic()
-    store_dir = Path(store_dir)
-    report = BuildReport(store=str(store_dir))
+    location = parse_location(store_dir)
+    milvus = isinstance(location, MilvusLocation)
+    store_dir = location
+    report = BuildReport(store=str(location))
     embs = embedders if embedders is not None else [get_embedder(s) for s in settings.embedders]
     names = [e.name for e in embs]
     fingerprint = settings.fingerprint({e.name: e.dim for e in embs})
     fingerprint["embedder_specs"] = list(settings.embedders)
     fingerprint["embedders"] = names
 
-    with store_lock(store_dir, wait):
+    # Milvus Lite locks its file itself; a server's store has one indexer by deployment (docs/DEPLOY.md)
+    with (contextlib.nullcontext() if milvus else store_lock(store_dir, wait)):
         files, skipped = loaders.discover(paths)
         report.skipped.extend(skipped)
         docs: list[DocRecord] = []
@@ -227,7 +256,16 @@ def build(
 
         # Nothing changed? Then keep the current version as it is.
         state = {d.source: d.sha256 for d in docs}
-        if not force:
+        if not force and milvus:
+            from index import milvus_build
+
+            manifest = milvus_build.current_manifest(location)
+            if manifest and manifest.get("settings") == fingerprint and manifest.get("state") == state:
+                report.unchanged = True
+                report.documents, report.chunks = len(docs), len(chunks)
+                report.seconds = time.monotonic() - t0
+                return report
+        elif not force:
             with contextlib.suppress(IndexNotFound, IndexCorrupt):
                 _vdir, manifest = read_manifest(store_dir)
                 if manifest.get("settings") == fingerprint and manifest.get("state") == state:
@@ -241,7 +279,10 @@ def build(
 
         texts = [t for _, t in chunks]
         text_sha = [text_key(t) for t in texts]
-        old = _old_vectors(store_dir, fingerprint)
+        old: dict[int, dict[str, np.ndarray]] = {}
+        for where in [location] + ([parse_location(reuse_from)] if reuse_from is not None else []):
+            for i, vecs in _reusable_vectors(where, fingerprint, set(text_sha)).items():
+                old.setdefault(i, {}).update(vecs)
         matrices = []
         for i, emb in enumerate(embs):
             mat, n = embed_with_reuse(emb, texts, old.get(i, {}), text_sha, stage=f"embed {emb.name}",
@@ -255,11 +296,23 @@ def build(
             sents = [c.text[a - c.start:b - c.start] for c, _ in chunks for a, b in c.sentences]
             sentence_matrix, _ = embed_with_reuse(
                 get_embedder(settings.sentence_embedder), sents,
-                _old_sentence_vectors(store_dir, settings.sentence_embedder), [text_key(t) for t in sents],
+                _reusable_sentence_vectors([location] + ([parse_location(reuse_from)] if reuse_from else []),
+                                           settings.sentence_embedder), [text_key(t) for t in sents],
                 dtype=np.float16, batch=128, stage="embed sentences", progress=progress)
 
         if progress:
             progress("write", 0, 1)
+        if milvus:
+            from index import milvus_build
+
+            milvus_build.write_version(location, settings, fingerprint, state, docs, chunks, text_sha, matrices,
+                                       sentence_matrix, report.skipped, tables, progress)
+            if progress:
+                progress("write", 1, 1)
+            report.documents, report.chunks = len(docs), len(chunks)
+            report.chars = sum(len(d.text) for d in docs)
+            report.seconds = time.monotonic() - t0
+            return report
         previous = None
         with contextlib.suppress(IndexCorrupt):  # a damaged pointer must not block the rebuild
             previous = current_version(store_dir)
@@ -267,7 +320,7 @@ def build(
         vdir.mkdir(parents=True)
         try:
             write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
-                          report.skipped, previous=previous[0].name if previous else None)
+                          report.skipped, previous=previous[0].name if previous else None, tables=tables)
             swap_in(store_dir, vdir)
         except BaseException:
             shutil.rmtree(vdir, ignore_errors=True)

@@ -34,7 +34,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,17 @@ from index.chunk import CHUNKER_VERSION, Chunk
 from index.clean import CLEANER_VERSION
 from index.errors import IndexCorrupt, IndexLocked, IndexNotFound
 from index.lexical import BM25
+from index.storerecords import (  # noqa: F401 - re-exported: the store's record formats
+    TABLE_NAME,
+    DocRecord,
+    chunks_bytes,
+    docs_bytes,
+    dump_records,
+    parse_chunks,
+    parse_docs,
+    read_jsonl,
+    table_file,
+)
 from index.threads import ensure_configured
 
 log = logging.getLogger(__name__)
@@ -52,15 +63,16 @@ STORE_FORMAT = 1
 DEFAULT_STORE = ".verbatim/store"
 # the files of a version folder (``dense-N.faiss``: one per embedder, in manifest order)
 MANIFEST, DOCS, CHUNKS, BM25_FILE, SENTENCES = "manifest.json", "docs.jsonl", "chunks.jsonl", "bm25.npz", "sentences.npy"
-
-
 def dense_file(i: int) -> str:
     return f"dense-{i}.faiss"
 
 
-def default_store() -> Path:
-    """The store used when none is named: ``$VERBATIM_STORE`` (read at the call, not at import) or ``.verbatim/store``."""
-    return Path(os.environ.get("VERBATIM_STORE") or DEFAULT_STORE)
+def default_store():
+    """The store used when none is named: ``$VERBATIM_STORE`` (read at the call, not at import) or
+    ``.verbatim/store``; a folder Path or an ``index.backend.MilvusLocation``."""
+    from index.backend import parse_location
+
+    return parse_location(os.environ.get("VERBATIM_STORE") or DEFAULT_STORE)
 
 
 @dataclass(frozen=True)
@@ -86,17 +98,6 @@ class IndexSettings:
         return d
 
 
-@dataclass
-class DocRecord:
-    source: str
-    title: str
-    text: str
-    meta: dict
-    sha256: str
-    encoding: str
-    n_chunks: int = 0
-
-
 @dataclass(frozen=True)
 class Store:
     """A store version opened for reading: every file checked against the manifest, then parsed.
@@ -115,6 +116,9 @@ class Store:
     dense: list[Any]  # one FAISS index per embedder
     sentence_spec: str | None
     sentence_vectors: np.ndarray | None  # float16, every chunk's sentences in chunk order
+    search: Any = None  # an ``index.backend.Searcher``: lexical and dense top-k from the engine
+    dims: tuple[int, ...] = ()  # each embedder's dimension, in the order of ``embedder_names``
+    tables: dict[str, list[dict]] = field(default_factory=dict)  # named side tables of this version
 
 
 def open_store(store_dir: str | Path) -> Store:
@@ -127,13 +131,8 @@ def open_store(store_dir: str | Path) -> Store:
     store_dir = Path(store_dir)
     vdir, m = read_manifest(store_dir)
     fp = m.get("settings", {})
-    docs = {}
-    for d in read_jsonl(read_verified(vdir, m, DOCS)):
-        docs[d["source"]] = DocRecord(d["source"], d["title"], d["text"], d.get("meta", {}), d["sha256"],
-                                      d.get("encoding", ""), d.get("n_chunks", 0))
-    chunks = [Chunk(c["chunk_id"], c["source"], c["start"], c["end"], c["text"], tuple(c["section"]), c["kind"],
-                    c["page"], c["line"], tuple(tuple(s) for s in c["sentences"]))
-              for c in read_jsonl(read_verified(vdir, m, CHUNKS))]
+    docs = parse_docs(read_verified(vdir, m, DOCS))
+    chunks = parse_chunks(read_verified(vdir, m, CHUNKS))
     bm25 = BM25.load(io.BytesIO(read_verified(vdir, m, BM25_FILE)))
     if bm25.n_docs != len(chunks):
         raise IndexCorrupt(f"BM25 index of {store_dir} does not match its chunks: rebuild")
@@ -152,7 +151,12 @@ def open_store(store_dir: str | Path) -> Store:
         vectors = read_npy(read_verified(vdir, m, SENTENCES))
         if len(vectors) != sum(len(c.sentences) for c in chunks):
             raise IndexCorrupt(f"sentence vectors of {store_dir} do not match its chunks: rebuild")
-    return Store(store_dir, vdir, m, docs, chunks, bm25, specs, names, dense, sentence_spec, vectors)
+    tables = {n[len("table-"):-len(".jsonl")]: read_jsonl(read_verified(vdir, m, n))
+              for n in m.get("checksums", {}) if n.startswith("table-") and n.endswith(".jsonl")}
+    from index.backend import LocalSearcher
+
+    return Store(store_dir, vdir, m, docs, chunks, bm25, specs, names, dense, sentence_spec, vectors,
+                 search=LocalSearcher(bm25, dense), dims=tuple(int(i.d) for i in dense), tables=tables)
 
 
 def _sha256_file(path: Path) -> str:
@@ -265,11 +269,6 @@ def verify_file(vdir: Path, manifest: dict, name: str) -> Path:
     return vdir / name
 
 
-def read_jsonl(data: bytes) -> list[dict]:
-    """JSON lines from verified bytes (split on newlines only: U+2028 and friends stay inside strings)."""
-    return [json.loads(line) for line in data.decode("utf-8").split("\n") if line.strip()]
-
-
 def _faiss():
     """The faiss module, loaded after the engines' thread settings are chosen (index/threads.py)."""
     ensure_configured()
@@ -305,25 +304,21 @@ def make_faiss(kind: str, dim: int, vectors: np.ndarray):
 
 
 def write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
-                  skipped: list[tuple[str, str]], previous: str | None = None) -> None:
-    """Write every file of a version into ``vdir`` (fsynced), the manifest last, with their checksums."""
+                  skipped: list[tuple[str, str]], previous: str | None = None,
+                  tables: dict[str, list[dict]] | None = None) -> None:
+    """Write every file of a version into ``vdir`` (fsynced), the manifest last, with their checksums.
+
+    ``tables``: named side tables (lists of JSON records), each written as ``table-<name>.jsonl``.
+    """
     faiss = _faiss()
 
-    def dumps(obj) -> str:
-        return json.dumps(obj, ensure_ascii=False, default=str)
-
-    _write(vdir / DOCS, "".join(dumps(asdict(d)) + "\n" for d in docs).encode("utf-8", "surrogatepass"))
-    lines = []
-    for (c, _t), sha in zip(chunks, text_sha):
-        rec = asdict(c)
-        rec["section"] = list(c.section)
-        rec["sentences"] = [list(s) for s in c.sentences]
-        rec["text_sha"] = sha
-        lines.append(dumps(rec) + "\n")
-    _write(vdir / CHUNKS, "".join(lines).encode("utf-8", "surrogatepass"))
+    _write(vdir / DOCS, docs_bytes(docs))
+    _write(vdir / CHUNKS, chunks_bytes(chunks, text_sha))
     BM25.build([t for _, t in chunks], k1=settings.k1, b=settings.b).save(vdir / BM25_FILE)
     for i, mat in enumerate(matrices):
         faiss.write_index(make_faiss(settings.faiss_index, mat.shape[1], mat), str(vdir / dense_file(i)))
+    for name, records in (tables or {}).items():
+        _write(vdir / table_file(name), dump_records(records))
     if sentence_matrix is not None:
         with open(vdir / SENTENCES, "wb") as f:
             np.save(f, sentence_matrix, allow_pickle=False)
@@ -332,18 +327,23 @@ def write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, ma
         with open(p, "rb") as f:
             os.fsync(f.fileno())
         checksums[p.name] = {"sha256": _sha256_file(p), "size": p.stat().st_size}
-    manifest = {
+    manifest = manifest_record(fingerprint, state, docs, len(chunks), skipped, checksums, previous)
+    _write(vdir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def manifest_record(fingerprint, state, docs, n_chunks, skipped, checksums, previous) -> dict:
+    """The manifest of a version (both backends): settings, state, counts, checksums."""
+    return {
         "format": STORE_FORMAT,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "settings": fingerprint,
         "state": state,
-        "counts": {"documents": len(docs), "chunks": len(chunks), "chars": sum(len(d.text) for d in docs)},
+        "counts": {"documents": len(docs), "chunks": n_chunks, "chars": sum(len(d.text) for d in docs)},
         "files": {d.source: {"sha256": d.sha256, "chunks": d.n_chunks, "title": d.title} for d in docs},
         "skipped": [{"source": s, "reason": r} for s, r in skipped],
         "checksums": checksums,
         "previous": previous,  # the version this one replaced, kept for readers still opening it
     }
-    _write(vdir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def swap_in(store_dir: Path, vdir: Path) -> None:

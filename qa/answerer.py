@@ -126,7 +126,7 @@ def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSet
                                    index.sentence_similarities(q, qvecs, int(cand[j])) if quotable else None))
     scored = score_sentences(q, sentences, question_idf(index, q), settings.extract)
     top = int(order[0])
-    dense = [float(signals[f"dense{i}"][top]) for i in range(len(index.dense))]
+    dense = [float(signals[f"dense{i}"][top]) for i in range(index.engine.n_dense)]
     missing = unmet(q.constraints, [p.text for p in passages], index.folded_documents)
     best = scored[0] if scored else None
     feats = features(
