@@ -1,6 +1,10 @@
 """Index throughput, query latency and peak memory at 1k, 10k and 100k chunks.
 
-    python bench/scale.py [--sizes 1000,10000,100000] [--faiss Flat|HNSW32] [--json]
+    python bench/scale.py [--sizes 1000,10000,100000] [--backend local|milvus] [--faiss Flat|HNSW32] [--json]
+
+``--backend milvus`` builds into embedded Milvus Lite (``bench/out/scale/scale-N.db``)
+and answers from it; the Milvus engine runs in its own process, so its
+peak memory is reported apart (``engine_rss_mb``, read from /proc at the end).
 
 Two measurements:
 
@@ -67,7 +71,26 @@ def throughput(paragraphs: list[str]) -> dict:
     return out
 
 
-def one(size: int, data: Path, faiss_index: str = "Flat") -> dict:
+def _engine_rss_mb() -> int | None:
+    """Peak RSS of the Milvus Lite engine processes this process started (VmHWM), in MB."""
+    import os
+
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if int(Path(f"/proc/{pid}/stat").read_text().split()[3]) != os.getpid():
+                continue
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return round(total / 1024) if total else None
+
+
+def one(size: int, data: Path, faiss_index: str = "Flat", backend: str = "local") -> dict:
     import index.embed as embed_mod
     from index.build import build
     from index.store import IndexSettings
@@ -77,6 +100,10 @@ def one(size: int, data: Path, faiss_index: str = "Flat") -> dict:
     paragraphs, questions = load_drcd(data)
     folder = OUT / f"docs-{size}"
     store = OUT / f"store-{size}" if faiss_index == "Flat" else OUT / f"store-{size}-{faiss_index.replace(',', '-')}"
+    if backend == "milvus":
+        db = OUT / f"scale-{size}.db"
+        db.unlink(missing_ok=True)
+        store = f"milvus://{db}"
     folder.mkdir(parents=True, exist_ok=True)
     # about 3 chunks per DRCD paragraph at the default chunk size
     n_docs = max(1, size // 3)
@@ -115,6 +142,8 @@ def one(size: int, data: Path, faiss_index: str = "Flat") -> dict:
         "query_p50_ms": round(float(np.percentile(times, 50)), 1),
         "query_p95_ms": round(float(np.percentile(times, 95)), 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "backend": backend,
+        "engine_rss_mb": _engine_rss_mb() if backend == "milvus" else None,
     }
 
 
@@ -123,17 +152,18 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=DRCD)
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--faiss", default="Flat", help="FAISS index type (a faiss.index_factory string), e.g. HNSW32")
+    ap.add_argument("--backend", choices=("local", "milvus"), default="local")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.one:
-        print(json.dumps(one(args.one, args.data, args.faiss)))
+        print(json.dumps(one(args.one, args.data, args.faiss, args.backend)))
         return 0
     paragraphs, _ = load_drcd(args.data)
     result = {"embedding": throughput(paragraphs), "sizes": {}}
     for size in [int(s) for s in args.sizes.split(",")]:
         proc = subprocess.run([sys.executable, __file__, "--one", str(size), "--data", str(args.data),
-                               "--faiss", args.faiss],
+                               "--faiss", args.faiss, "--backend", args.backend],
                               capture_output=True, text=True, check=True)
         result["sizes"][size] = json.loads(proc.stdout.strip().splitlines()[-1])
         if not args.json:

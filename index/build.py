@@ -22,11 +22,13 @@ from index.backend import MilvusLocation, parse_location
 from index.chunk import Chunk, chunk_document, line_locator
 from index.clean import clean
 from index.embed import Embedder, get_embedder
+from index.lexical import BM25
 from index.errors import IndexCorrupt, IndexNotFound, UnreadableFile, UnsupportedFile
 from index.store import (
     CHUNKS,
     SENTENCES,
     DocRecord,
+    make_faiss,
     IndexSettings,
     current_version,
     dense_file,
@@ -84,8 +86,8 @@ def index_text(title: str, chunk: Chunk) -> str:
     return f"{head}\n{chunk.text}" if head else chunk.text
 
 
-def _old_vectors(store_dir: Path, fingerprint: dict) -> dict[int, dict[str, np.ndarray]]:
-    """Vectors of the current version, by embedder position and indexed-text hash, if reusable."""
+def _old_vectors(store_dir: Path, fingerprint: dict, wanted: set[str], i: int) -> dict[str, np.ndarray]:
+    """Vectors of embedder ``i`` in the current version, by indexed-text hash (those in ``wanted``)."""
     try:
         vdir, manifest = read_manifest(store_dir)
     except (IndexNotFound, IndexCorrupt):
@@ -94,13 +96,17 @@ def _old_vectors(store_dir: Path, fingerprint: dict) -> dict[int, dict[str, np.n
     if [old_fp.get("embedders"), old_fp.get("dims")] != [fingerprint.get("embedders"), fingerprint.get("dims")]:
         return {}
     try:
-        hashes = [c["text_sha"] for c in read_jsonl(read_verified(vdir, manifest, CHUNKS))]
-        out: dict[int, dict[str, np.ndarray]] = {}
-        for i, _spec in enumerate(fingerprint["embedders"]):
-            index = read_faiss(read_verified(vdir, manifest, dense_file(i)))
-            vecs = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
-            out[i] = {h: vecs[j] for j, h in enumerate(hashes)}
-        return out
+        rows: dict[str, int] = {}
+        for j, c in enumerate(read_jsonl(read_verified(vdir, manifest, CHUNKS))):
+            if c["text_sha"] in wanted:
+                rows.setdefault(c["text_sha"], j)
+        if not rows:
+            return {}
+        index = read_faiss(read_verified(vdir, manifest, dense_file(i)))
+        ids = np.fromiter(rows.values(), dtype=np.int64, count=len(rows))
+        vecs = index.reconstruct_batch(ids)
+        del index
+        return {h: vecs[n] for n, h in enumerate(rows)}
     except Exception as e:  # noqa: BLE001 - a damaged old store only means nothing to reuse
         log.warning("previous store not reusable (%s); embedding everything", e)
         return {}
@@ -129,12 +135,13 @@ def _old_sentence_vectors(store_dir: Path, spec: str | None) -> dict[str, np.nda
         return {}
 
 
-def _reusable_vectors(where, fingerprint: dict, wanted: set[str]) -> dict[int, dict[str, np.ndarray]]:
+def _reusable_vectors(where, fingerprint: dict, wanted: set[str], i: int) -> dict[str, np.ndarray]:
+    """Vectors of embedder ``i`` that the store at ``where`` holds for text hashes in ``wanted``."""
     if isinstance(where, MilvusLocation):
         from index import milvus_build
 
-        return milvus_build.old_vectors(where, fingerprint, wanted)
-    return _old_vectors(where, fingerprint)
+        return milvus_build.old_vectors(where, fingerprint, wanted, i)
+    return _old_vectors(where, fingerprint, wanted, i)
 
 
 def _reusable_sentence_vectors(places, spec: str | None) -> dict[str, np.ndarray]:
@@ -279,17 +286,28 @@ def build(
 
         texts = [t for _, t in chunks]
         text_sha = [text_key(t) for t in texts]
-        old: dict[int, dict[str, np.ndarray]] = {}
-        for where in [location] + ([parse_location(reuse_from)] if reuse_from is not None else []):
-            for i, vecs in _reusable_vectors(where, fingerprint, set(text_sha)).items():
-                old.setdefault(i, {}).update(vecs)
-        matrices = []
+        # Memory stays near the final index: BM25 is built in batches before any vector exists, each
+        # embedder's vectors become its FAISS index before the next embedder runs, and the previous
+        # version's vectors are read one embedder at a time.
+        if progress:
+            progress("lexical index", 0, 1)
+        bm25 = BM25.build(texts, k1=settings.k1, b=settings.b)
+        if progress:
+            progress("lexical index", 1, 1)
+        places = [location] + ([parse_location(reuse_from)] if reuse_from is not None else [])
+        wanted = set(text_sha)
+        dense = []  # FAISS indexes (local) or matrices (milvus, inserted row batch by row batch)
         for i, emb in enumerate(embs):
-            mat, n = embed_with_reuse(emb, texts, old.get(i, {}), text_sha, stage=f"embed {emb.name}",
-                                      progress=progress)
+            old: dict[str, np.ndarray] = {}
+            for where in places:
+                old.update(_reusable_vectors(where, fingerprint, wanted, i))
+            mat, n = embed_with_reuse(emb, texts, old, text_sha, stage=f"embed {emb.name}", progress=progress)
+            del old
             report.embedded += n
             report.reused += len(texts) - n
-            matrices.append(mat)
+            dense.append(mat if milvus else make_faiss(settings.faiss_index, mat.shape[1], mat))
+            del mat
+        del wanted
 
         sentence_matrix = None
         if settings.sentence_embedder:
@@ -305,8 +323,8 @@ def build(
         if milvus:
             from index import milvus_build
 
-            milvus_build.write_version(location, settings, fingerprint, state, docs, chunks, text_sha, matrices,
-                                       sentence_matrix, report.skipped, tables, progress)
+            milvus_build.write_version(location, settings, fingerprint, state, docs, chunks, text_sha, dense,
+                                       sentence_matrix, report.skipped, tables, progress, bm25=bm25)
             if progress:
                 progress("write", 1, 1)
             report.documents, report.chunks = len(docs), len(chunks)
@@ -319,8 +337,8 @@ def build(
         vdir = store_dir / f"v-{time.time_ns()}"
         vdir.mkdir(parents=True)
         try:
-            write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
-                          report.skipped, previous=previous[0].name if previous else None, tables=tables)
+            write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, dense, sentence_matrix,
+                          report.skipped, previous=previous[0].name if previous else None, tables=tables, bm25=bm25)
             swap_in(store_dir, vdir)
         except BaseException:
             shutil.rmtree(vdir, ignore_errors=True)

@@ -25,6 +25,7 @@ from index.milvus_store import (
     new_version,
     npy_bytes,
     put_bytes,
+    put_stream,
     read_current,
     read_pointer,
     read_table,
@@ -34,7 +35,7 @@ from index.store import (
     CHUNKS,
     DOCS,
     SENTENCES,
-    chunks_bytes,
+    chunk_lines,
     docs_bytes,
     dump_records,
     manifest_record,
@@ -56,7 +57,8 @@ def current_manifest(loc: MilvusLocation) -> dict | None:
 
 
 def write_version(loc: MilvusLocation, settings, fingerprint, state, docs, chunks, text_sha, matrices,
-                  sentence_matrix, skipped, tables: dict[str, list[dict]] | None = None, progress=None) -> str:
+                  sentence_matrix, skipped, tables: dict[str, list[dict]] | None = None, progress=None,
+                  bm25: BM25 | None = None) -> str:
     """Write a new version's collections, check them, then swap the pointer to it. Returns the version.
 
     On any failure the new collections are dropped and the pointer is left as it was.
@@ -71,8 +73,8 @@ def write_version(loc: MilvusLocation, settings, fingerprint, state, docs, chunk
     try:
         _create_tables(c, tcoll)
         checksums = {DOCS: put_bytes(c, tcoll, DOCS, docs_bytes(docs)),
-                     CHUNKS: put_bytes(c, tcoll, CHUNKS, chunks_bytes(chunks, text_sha))}
-        bm25 = BM25.build([t for _, t in chunks], k1=settings.k1, b=settings.b)
+                     CHUNKS: put_stream(c, tcoll, CHUNKS, chunk_lines(chunks, text_sha))}
+        bm25 = bm25 or BM25.build([t for _, t in chunks], k1=settings.k1, b=settings.b)
         checksums["idf"] = put_bytes(c, tcoll, "idf", idf_bytes(bm25))
         if sentence_matrix is not None:
             checksums[SENTENCES] = put_bytes(c, tcoll, SENTENCES, npy_bytes(sentence_matrix))
@@ -101,8 +103,8 @@ def write_version(loc: MilvusLocation, settings, fingerprint, state, docs, chunk
     return version
 
 
-def old_vectors(loc: MilvusLocation, fingerprint: dict, wanted: set[str]) -> dict[int, dict[str, np.ndarray]]:
-    """Vectors of the current version's chunks whose indexed-text hash is in ``wanted``, by embedder."""
+def old_vectors(loc: MilvusLocation, fingerprint: dict, wanted: set[str], i: int) -> dict[str, np.ndarray]:
+    """Embedder-``i`` vectors of the current version's chunks whose indexed-text hash is in ``wanted``."""
     try:
         version, m = read_current(loc)
     except (IndexNotFound, IndexCorrupt):
@@ -120,14 +122,11 @@ def old_vectors(loc: MilvusLocation, fingerprint: dict, wanted: set[str]) -> dic
         c = client(loc)
         coll, _ = names(loc, version)
         c.load_collection(coll)
-        n = len(fingerprint["embedders"])
-        fields = [f"d{i}" for i in range(n)]
-        out: dict[int, dict[str, np.ndarray]] = {i: {} for i in range(n)}
+        out: dict[str, np.ndarray] = {}
         ids = sorted(nos)
         for s in range(0, len(ids), BATCH):
-            for row in c.query(coll, filter=f"no in {ids[s:s + BATCH]}", output_fields=fields):
-                for i, f in enumerate(fields):
-                    out[i][nos[int(row["no"])]] = np.asarray(row[f], dtype=np.float32)
+            for row in c.query(coll, filter=f"no in {ids[s:s + BATCH]}", output_fields=[f"d{i}"]):
+                out[nos[int(row["no"])]] = np.asarray(row[f"d{i}"], dtype=np.float32)
         return out
     except Exception as e:  # noqa: BLE001 - a damaged old store only means nothing to reuse
         log.warning("previous store not reusable (%s); embedding everything", e)

@@ -136,14 +136,38 @@ def _create_tables(c, coll: str) -> None:
     c.create_collection(coll, schema=s, index_params=ip, consistency_level="Strong")
 
 
+def put_stream(c, coll: str, name: str, parts) -> dict:
+    """Store the concatenated byte strings ``parts`` as table ``name``, a few rows at a time;
+    returns its manifest entry (sha256, size, pieces)."""
+    raw = PIECE // 4 * 3  # bytes per row: base64 of them is PIECE characters
+    h, size, seq, buf, rows = hashlib.sha256(), 0, 0, bytearray(), []
+
+    def emit(data: bytes) -> None:
+        nonlocal seq
+        rows.append({"k": f"{name}/{seq}", "name": name, "seq": seq,
+                     "data": base64.b64encode(data).decode("ascii"), "z": [0.0, 0.0]})
+        seq += 1
+        if len(rows) >= 100:
+            c.insert(coll, rows)
+            rows.clear()
+
+    for p in parts:
+        h.update(p)
+        size += len(p)
+        buf += p
+        while len(buf) >= raw:
+            emit(bytes(buf[:raw]))
+            del buf[:raw]
+    if buf or seq == 0:
+        emit(bytes(buf))
+    if rows:
+        c.insert(coll, rows)
+    return {"sha256": h.hexdigest(), "size": size, "pieces": seq}
+
+
 def put_bytes(c, coll: str, name: str, data: bytes) -> dict:
     """Store ``data`` as table ``name``; returns its manifest entry (sha256, size, pieces)."""
-    text = base64.b64encode(data).decode("ascii")
-    pieces = [text[i:i + PIECE] for i in range(0, len(text), PIECE)] or [""]
-    for s in range(0, len(pieces), 100):
-        c.insert(coll, [{"k": f"{name}/{j}", "name": name, "seq": j, "data": p, "z": [0.0, 0.0]}
-                        for j, p in enumerate(pieces[s:s + 100], s)])
-    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "pieces": len(pieces)}
+    return put_stream(c, coll, name, [data])
 
 
 def get_bytes(c, coll: str, name: str, info: dict | None, where: str) -> bytes:
@@ -158,7 +182,7 @@ def get_bytes(c, coll: str, name: str, info: dict | None, where: str) -> bytes:
             parts[int(r["seq"])] = r["data"]
     if len(parts) != n:
         raise IndexCorrupt(f"{name} of {where} has {len(parts)} of its {n} pieces: rebuild with `verbatim index`")
-    data = base64.b64decode("".join(parts[j] for j in range(n)))
+    data = b"".join(base64.b64decode(parts.pop(j)) for j in range(n))  # each piece is whole base64
     if len(data) != info["size"] or hashlib.sha256(data).hexdigest() != info["sha256"]:
         raise IndexCorrupt(f"{name} of {where} fails its checksum: rebuild with `verbatim index`")
     return data

@@ -47,6 +47,7 @@ from index.lexical import BM25
 from index.storerecords import (  # noqa: F401 - re-exported: the store's record formats
     TABLE_NAME,
     DocRecord,
+    chunk_lines,
     chunks_bytes,
     docs_bytes,
     dump_records,
@@ -176,6 +177,15 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _write_parts(path: Path, parts) -> None:
+    """Write byte strings one after the other (a large file is never one string in memory)."""
+    with open(path, "wb") as f:
+        for p in parts:
+            f.write(p)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def _write(path: Path, data: bytes) -> None:
     with open(path, "wb") as f:
         f.write(data)
@@ -303,20 +313,22 @@ def make_faiss(kind: str, dim: int, vectors: np.ndarray):
     return index
 
 
-def write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
+def write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, dense, sentence_matrix,
                   skipped: list[tuple[str, str]], previous: str | None = None,
-                  tables: dict[str, list[dict]] | None = None) -> None:
+                  tables: dict[str, list[dict]] | None = None, bm25: BM25 | None = None) -> None:
     """Write every file of a version into ``vdir`` (fsynced), the manifest last, with their checksums.
 
+    ``dense``: one FAISS index (or matrix) per embedder; ``bm25``: the chunks' BM25 if built;
     ``tables``: named side tables (lists of JSON records), each written as ``table-<name>.jsonl``.
     """
     faiss = _faiss()
 
     _write(vdir / DOCS, docs_bytes(docs))
-    _write(vdir / CHUNKS, chunks_bytes(chunks, text_sha))
-    BM25.build([t for _, t in chunks], k1=settings.k1, b=settings.b).save(vdir / BM25_FILE)
-    for i, mat in enumerate(matrices):
-        faiss.write_index(make_faiss(settings.faiss_index, mat.shape[1], mat), str(vdir / dense_file(i)))
+    _write_parts(vdir / CHUNKS, chunk_lines(chunks, text_sha))
+    (bm25 or BM25.build([t for _, t in chunks], k1=settings.k1, b=settings.b)).save(vdir / BM25_FILE)
+    for i, d in enumerate(dense):
+        index = make_faiss(settings.faiss_index, d.shape[1], d) if isinstance(d, np.ndarray) else d
+        faiss.write_index(index, str(vdir / dense_file(i)))
     for name, records in (tables or {}).items():
         _write(vdir / table_file(name), dump_records(records))
     if sentence_matrix is not None:

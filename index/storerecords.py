@@ -65,13 +65,16 @@ def docs_bytes(docs: list[DocRecord]) -> bytes:
     return dump_records([asdict(d) for d in docs])
 
 
-def chunks_bytes(chunks, text_sha) -> bytes:
-    """``chunks.jsonl``: every chunk with the hash of its indexed text (what a rebuild reuses vectors by)."""
-    recs = []
+def chunk_lines(chunks, text_sha):
+    """``chunks.jsonl`` line by line (as bytes): every chunk with the hash of its indexed text
+    (what a rebuild reuses vectors by)."""
     for (c, _t), sha in zip(chunks, text_sha):
         rec = asdict(c)
         rec["section"] = list(c.section)
         rec["sentences"] = [list(s) for s in c.sentences]
         rec["text_sha"] = sha
-        recs.append(rec)
-    return dump_records(recs)
+        yield (json.dumps(rec, ensure_ascii=False, default=str) + "\n").encode("utf-8", "surrogatepass")
+
+
+def chunks_bytes(chunks, text_sha) -> bytes:
+    return b"".join(chunk_lines(chunks, text_sha))
