@@ -135,8 +135,26 @@ class Searcher(Protocol):
     def idf_of(self, toks: list[str]) -> dict[str, float]:
         """idf of each token (0 for a token the store never saw)."""
 
+    def propose(self, query: LexQuery, k: int, dense: list[tuple[int, np.ndarray, int]]):
+        """``lexical_top(query, k)`` (skipped when ``k`` is 0) and ``dense_top(i, v, k)`` of each
+        (i, v, k) in ``dense``: ((ids, scores), [ids, ...]). A backend may ask them at once."""
 
-class LocalSearcher:
+    def score(self, query: LexQuery, vectors: list[np.ndarray], ids: np.ndarray):
+        """``lexical_of(query, ids)`` and ``dense_scores(i, vectors[i], ids)`` of every embedder."""
+
+
+class Sequential:
+    """``propose`` and ``score`` as one call after the other (an engine in this process)."""
+
+    def propose(self, query, k, dense):
+        lexical = self.lexical_top(query, k) if k > 0 else (np.zeros(0, np.int64), np.zeros(0, np.float32))
+        return lexical, [self.dense_top(i, v, kk) for i, v, kk in dense]
+
+    def score(self, query, vectors, ids):
+        return self.lexical_of(query, ids), [self.dense_scores(i, v, ids) for i, v in enumerate(vectors)]
+
+
+class LocalSearcher(Sequential):
     """The local backend's searcher: the in-memory BM25 matrix and FAISS indexes."""
 
     CACHE = 8  # full score vectors kept: a question asks for the same weighted query two or three times

@@ -9,6 +9,7 @@ version is written beside the current one and swapped in atomically
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import shutil
 import time
@@ -181,6 +182,38 @@ def embed_with_reuse(emb: Embedder, texts: list[str], reuse: dict[str, np.ndarra
     return mat, len(todo)
 
 
+def sentence_vector_parts(emb: Embedder, chunks: list[Chunk], reuse: dict[str, np.ndarray], batch: int = 128,
+                          progress: Progress | None = None):
+    """``sentences.npy`` as a stream of bytes: the header, then float16 rows of every chunk's sentences,
+    in chunk order, taken from ``reuse`` (by sentence-text hash) or embedded ``batch`` at a time."""
+    import io
+
+    n = sum(len(c.sentences) for c in chunks)
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(head, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)),
+                                                "fortran_order": False, "shape": (n, emb.dim)})
+    yield head.getvalue()
+
+    def sentences():
+        for c in chunks:
+            for a, b in c.sentences:
+                yield c.text[a - c.start:b - c.start]
+
+    it, done = sentences(), 0
+    while True:
+        texts = list(itertools.islice(it, batch))
+        if not texts:
+            break
+        if progress:
+            progress("embed sentences", done, n)
+        keys = [text_key(t) for t in texts]
+        mat, _ = embed_with_reuse(emb, texts, reuse, keys, dtype=np.float16, batch=batch)
+        yield mat.tobytes()
+        done += len(texts)
+    if progress:
+        progress("embed sentences", n, n)
+
+
 def build(
     paths: Iterable[str | Path],
     store_dir: "str | Path | MilvusLocation",
@@ -309,14 +342,12 @@ def build(
             del mat
         del wanted
 
-        sentence_matrix = None
+        # sentence vectors are embedded while they are written, a batch at a time (never all in memory)
+        sentence_parts = None
         if settings.sentence_embedder:
-            sents = [c.text[a - c.start:b - c.start] for c, _ in chunks for a, b in c.sentences]
-            sentence_matrix, _ = embed_with_reuse(
-                get_embedder(settings.sentence_embedder), sents,
-                _reusable_sentence_vectors([location] + ([parse_location(reuse_from)] if reuse_from else []),
-                                           settings.sentence_embedder), [text_key(t) for t in sents],
-                dtype=np.float16, batch=128, stage="embed sentences", progress=progress)
+            sentence_parts = sentence_vector_parts(
+                get_embedder(settings.sentence_embedder), [c for c, _ in chunks],
+                _reusable_sentence_vectors(places, settings.sentence_embedder), progress=progress)
 
         if progress:
             progress("write", 0, 1)
@@ -324,7 +355,7 @@ def build(
             from index import milvus_build
 
             milvus_build.write_version(location, settings, fingerprint, state, docs, chunks, text_sha, dense,
-                                       sentence_matrix, report.skipped, tables, progress, bm25=bm25)
+                                       sentence_parts, report.skipped, tables, progress, bm25=bm25)
             if progress:
                 progress("write", 1, 1)
             report.documents, report.chunks = len(docs), len(chunks)
@@ -337,7 +368,7 @@ def build(
         vdir = store_dir / f"v-{time.time_ns()}"
         vdir.mkdir(parents=True)
         try:
-            write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, dense, sentence_matrix,
+            write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, dense, sentence_parts,
                           report.skipped, previous=previous[0].name if previous else None, tables=tables, bm25=bm25)
             swap_in(store_dir, vdir)
         except BaseException:

@@ -57,7 +57,7 @@ def current_manifest(loc: MilvusLocation) -> dict | None:
 
 
 def write_version(loc: MilvusLocation, settings, fingerprint, state, docs, chunks, text_sha, matrices,
-                  sentence_matrix, skipped, tables: dict[str, list[dict]] | None = None, progress=None,
+                  sentences, skipped, tables: dict[str, list[dict]] | None = None, progress=None,
                   bm25: BM25 | None = None) -> str:
     """Write a new version's collections, check them, then swap the pointer to it. Returns the version.
 
@@ -76,8 +76,10 @@ def write_version(loc: MilvusLocation, settings, fingerprint, state, docs, chunk
                      CHUNKS: put_stream(c, tcoll, CHUNKS, chunk_lines(chunks, text_sha))}
         bm25 = bm25 or BM25.build([t for _, t in chunks], k1=settings.k1, b=settings.b)
         checksums["idf"] = put_bytes(c, tcoll, "idf", idf_bytes(bm25))
-        if sentence_matrix is not None:
-            checksums[SENTENCES] = put_bytes(c, tcoll, SENTENCES, npy_bytes(sentence_matrix))
+        if isinstance(sentences, np.ndarray):
+            checksums[SENTENCES] = put_bytes(c, tcoll, SENTENCES, npy_bytes(sentences))
+        elif sentences is not None:  # the bytes of sentences.npy as a stream of parts
+            checksums[SENTENCES] = put_stream(c, tcoll, SENTENCES, sentences)
         for name, records in (tables or {}).items():
             table_file(name)  # checks the name
             checksums[f"table-{name}"] = put_bytes(c, tcoll, f"table-{name}", dump_records(records))

@@ -9,6 +9,8 @@ restricted to those chunk numbers, so no vector leaves the server.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from index.backend import LexQuery
@@ -31,10 +33,28 @@ def _ranges_filter(ids: np.ndarray) -> str:
 
 
 class MilvusSearcher:
-    """Lexical and dense top-k of one version's chunk collection (``index.backend.Searcher``)."""
+    """Lexical and dense top-k of one version's chunk collection (``index.backend.Searcher``).
+
+    ``propose`` and ``score`` send their searches at once, from a few threads (the client
+    waits on the network without the GIL), so a question costs about two round trips.
+    """
+
+    POOL = 4
 
     def __init__(self, c, coll: str, n_dense: int, idf: BM25):
         self.c, self.coll, self.n_dense, self.idf = c, coll, n_dense, idf
+        self._pool = ThreadPoolExecutor(self.POOL, thread_name_prefix="milvus-search")
+
+    def propose(self, query, k, dense):
+        lexical = self._pool.submit(self.lexical_top, query, k) if k > 0 else None
+        tops = [self._pool.submit(self.dense_top, i, v, kk) for i, v, kk in dense]
+        return (lexical.result() if lexical else (np.zeros(0, np.int64), np.zeros(0, np.float32)),
+                [t.result() for t in tops])
+
+    def score(self, query, vectors, ids):
+        lexical = self._pool.submit(self.lexical_of, query, ids)
+        dense = [self._pool.submit(self.dense_scores, i, v, ids) for i, v in enumerate(vectors)]
+        return lexical.result(), [d.result() for d in dense]
 
     @staticmethod
     def sparse(query: LexQuery) -> dict[int, float]:

@@ -313,12 +313,13 @@ def make_faiss(kind: str, dim: int, vectors: np.ndarray):
     return index
 
 
-def write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, dense, sentence_matrix,
+def write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, dense, sentences,
                   skipped: list[tuple[str, str]], previous: str | None = None,
                   tables: dict[str, list[dict]] | None = None, bm25: BM25 | None = None) -> None:
     """Write every file of a version into ``vdir`` (fsynced), the manifest last, with their checksums.
 
-    ``dense``: one FAISS index (or matrix) per embedder; ``bm25``: the chunks' BM25 if built;
+    ``dense``: one FAISS index (or matrix) per embedder; ``sentences``: the sentence vectors (a
+    matrix, or the bytes of ``sentences.npy`` as an iterable of parts); ``bm25``: the chunks' BM25 if built;
     ``tables``: named side tables (lists of JSON records), each written as ``table-<name>.jsonl``.
     """
     faiss = _faiss()
@@ -331,9 +332,11 @@ def write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, de
         faiss.write_index(index, str(vdir / dense_file(i)))
     for name, records in (tables or {}).items():
         _write(vdir / table_file(name), dump_records(records))
-    if sentence_matrix is not None:
+    if isinstance(sentences, np.ndarray):
         with open(vdir / SENTENCES, "wb") as f:
-            np.save(f, sentence_matrix, allow_pickle=False)
+            np.save(f, sentences, allow_pickle=False)
+    elif sentences is not None:  # ``sentences.npy`` as a stream of byte strings
+        _write_parts(vdir / SENTENCES, sentences)
     checksums = {}
     for p in sorted(vdir.iterdir()):
         with open(p, "rb") as f:

@@ -153,24 +153,19 @@ class Index:
         if allowed is not None and len(allowed) <= s.score_all_below * s.candidates:
             cand = np.sort(allowed)
         else:
-            if c < n:  # BM25 proposes the chunks it scores above 0 (a chunk with none of the words is no match)
-                ids, scores = self.engine.lexical_top(lq, c)
-                pool = [ids[scores > 0]]
-            else:
-                pool = [np.arange(n)]
-            for i, (v, w) in enumerate(zip(qvecs, dw)):
-                if not w:  # an embedder that does not count for this query proposes nothing
-                    continue
-                k = c if allowed is None else min(n, s.filtered_dense_factor * c)
-                pool.append(self.engine.dense_top(i, v, k))
+            k = c if allowed is None else min(n, s.filtered_dense_factor * c)
+            # an embedder that does not count for this query proposes nothing
+            (ids, scores), dense_ids = self.engine.propose(lq, c if c < n else 0,
+                                                           [(i, v, k) for i, (v, w) in enumerate(zip(qvecs, dw)) if w])
+            # BM25 proposes the chunks it scores above 0 (a chunk with none of the words is no match)
+            pool = ([ids[scores > 0]] if c < n else [np.arange(n)]) + dense_ids
             cand = np.unique(np.concatenate(pool))
             if allowed is not None:
                 cand = cand[np.isin(cand, allowed)]
         if len(cand) == 0:
             return cand, np.zeros(0, np.float32), {}
-        signals = {"bm25": self.engine.lexical_of(lq, cand)}
-        for i, v in enumerate(qvecs):
-            signals[f"dense{i}"] = self.engine.dense_scores(i, v, cand)
+        bm, dense = self.engine.score(lq, qvecs, cand)
+        signals = {"bm25": bm, **{f"dense{i}": d for i, d in enumerate(dense)}}
         groups = None
         if s.script_groups and not q.cjk:
             latin = self._latin[cand]
