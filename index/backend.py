@@ -107,6 +107,9 @@ def parse_location(spec: "str | Path | MilvusLocation", token: str = "") -> Loca
         host, port = parts.hostname, parts.port
     except ValueError as e:
         raise BadStoreLocation(f"{text!r}: bad port ({e}); use milvus://host:19530") from None
+    if host and host.endswith(".db") and parts.port is None:
+        raise BadStoreLocation(f"{text!r} names a server called {host!r}; for a Milvus Lite file write "
+                               "milvus:///absolute/path/file.db (three slashes)")
     if not host or parts.path not in ("", "/") or parts.username or parts.password:
         raise BadStoreLocation(f"{text!r}: a Milvus server is milvus://host:port (no path, no user or password "
                                "in the URI: give the token through the environment)")

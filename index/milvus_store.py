@@ -31,8 +31,10 @@ import hashlib
 import io
 import json
 import logging
+import os
 import threading
 import time
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -40,6 +42,7 @@ import numpy as np
 from index.backend import MilvusLocation
 from index.errors import IndexCorrupt, IndexNotFound, VerbatimError
 from index.lexical import BM25
+from index.threads import ensure_configured
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +67,24 @@ def client(loc: MilvusLocation):
         c = _CLIENTS.get(key)
         if c is not None:
             return c
-        try:
-            from pymilvus import MilvusClient
-        except ImportError as e:
-            raise StoreUnavailable("the milvus backend needs pymilvus and milvus-lite: "
-                                   "pip install -e '.[milvus]'") from e
-        try:
-            c = MilvusClient(uri=loc.uri, token=loc.token or "", timeout=10)
-        except Exception as e:  # noqa: BLE001 - pymilvus raises many kinds; the message says which
-            where = f"the Milvus Lite file {loc.uri}" if loc.embedded else f"the Milvus server at {loc.uri}"
-            raise StoreUnavailable(f"cannot open {where}: {e}. Is the server running, the token right "
-                                   "(VERBATIM_MILVUS_TOKEN), and for a .db file, is another process using it?") from e
+        # an embedded Milvus Lite engine is a child process: it inherits the engines' thread settings
+        # (one sleeping OpenMP thread by default; a spinning engine would slow the query encoders)
+        ensure_configured()
+        # milvus-lite 2.5.1 imports pkg_resources, whose deprecation warning says nothing to our users
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+            try:
+                from pymilvus import MilvusClient
+            except ImportError as e:
+                raise StoreUnavailable("the milvus backend needs pymilvus and milvus-lite: "
+                                       "pip install -e '.[milvus]'") from e
+            try:
+                c = MilvusClient(uri=loc.uri, token=loc.token or "", timeout=10)
+            except Exception as e:  # noqa: BLE001 - pymilvus raises many kinds; the message says which
+                where = f"the Milvus Lite file {loc.uri}" if loc.embedded else f"the Milvus server at {loc.uri}"
+                raise StoreUnavailable(f"cannot open {where}: {e}. Is the server running, the token right "
+                                       "(VERBATIM_MILVUS_TOKEN), and for a .db file, is another process "
+                                       "using it?") from e
         _CLIENTS[key] = c
         return c
 
@@ -100,6 +110,8 @@ def _pointer(loc: MilvusLocation) -> str:
 
 def read_pointer(loc: MilvusLocation) -> dict | None:
     """The pointer record ({"version", "manifest_sha256", "previous"}) or None when there is no store."""
+    if loc.embedded and not os.path.exists(loc.uri):
+        return None  # no file, no store (and opening it would create an empty one)
     c = client(loc)
     if not c.has_collection(_pointer(loc)):
         return None
@@ -224,14 +236,17 @@ def create_chunks(c, coll: str, dims: list[int], index_kind: str) -> None:
     c.create_collection(coll, schema=s, index_params=ip, consistency_level="Strong")
 
 
-def sparse_rows(bm25: BM25, lo: int, hi: int) -> list[dict[int, float]]:
-    """BM25 document weights of chunks ``lo``..``hi`` as {term hash: weight}."""
+def doc_term_rows(bm25: BM25):
+    """The BM25 matrix by document (CSR: one row per chunk, columns are positions in ``bm25.terms``)."""
     from scipy.sparse import csc_matrix
 
-    m = csc_matrix((bm25.data, bm25.indices, bm25.indptr), shape=(bm25.n_docs, len(bm25.terms)))[lo:hi].tocsr()
-    terms = np.minimum(bm25.terms.astype(np.int64), _MAX_TERM)
+    return csc_matrix((bm25.data, bm25.indices, bm25.indptr), shape=(bm25.n_docs, len(bm25.terms))).tocsr()
+
+
+def sparse_rows(m, terms: np.ndarray, lo: int, hi: int) -> list[dict[int, float]]:
+    """BM25 document weights of chunks ``lo``..``hi`` as {term hash: weight} (``m`` from ``doc_term_rows``)."""
     out = []
-    for r in range(hi - lo):
+    for r in range(lo, hi):
         a, b = m.indptr[r], m.indptr[r + 1]
         out.append(dict(zip(terms[m.indices[a:b]].tolist(), m.data[a:b].astype(np.float32).tolist())))
     return out
@@ -239,11 +254,13 @@ def sparse_rows(bm25: BM25, lo: int, hi: int) -> list[dict[int, float]]:
 
 def insert_chunks(c, coll: str, bm25: BM25, matrices: list[np.ndarray], progress: Callable | None = None) -> None:
     n = bm25.n_docs
+    m = doc_term_rows(bm25)
+    terms = np.minimum(bm25.terms.astype(np.int64), _MAX_TERM)
     for lo in range(0, n, BATCH):
         hi = min(n, lo + BATCH)
         if progress:
             progress("write milvus", lo, n)
-        lex = sparse_rows(bm25, lo, hi)
+        lex = sparse_rows(m, terms, lo, hi)
         rows = []
         for j in range(lo, hi):
             row = {"no": j, "lex": lex[j - lo]}

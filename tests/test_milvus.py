@@ -73,7 +73,7 @@ def pair(milvus_db, tmp_path_factory):
 @pytest.mark.parametrize("bad", [
     "milvus://relative/file.db", "milvus:///abs/no-extension", "milvus:///abs/bad name.db", "milvus://host:notaport",
     "milvus://host:19530/path", "milvus://user:pw@host:19530", "milvus:///abs/f.db?name=1bad",
-    "milvus:///abs/f.db?collection=x", "postgres://host/db",
+    "milvus:///abs/f.db?collection=x", "postgres://host/db", "milvus://relative.db",
 ])
 def test_malformed_locations_are_refused_with_the_right_form(bad):
     with pytest.raises(BadStoreLocation, match="milvus|name|option|scheme"):
@@ -92,6 +92,10 @@ def test_locations_parse_and_never_show_the_token():
 def test_a_missing_store_and_a_missing_server_are_clear_errors(milvus_db):
     with pytest.raises(IndexNotFound, match="verbatim index"):
         Index(f"milvus://{milvus_db}?name=nothing_here")
+    missing = milvus_db.parent / "missing.db"
+    with pytest.raises(IndexNotFound, match="verbatim index"):
+        Index(f"milvus://{missing}")
+    assert not missing.exists()  # asking does not create an empty store
     from index.milvus_store import StoreUnavailable
 
     with pytest.raises(StoreUnavailable, match="cannot open the Milvus server"):
