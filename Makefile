@@ -21,7 +21,7 @@ $(VENV)/.app: pyproject.toml | $(BIN)/python
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[ui,st,test]'
+	$(BIN)/pip install -q -e '.[ui,st,test,milvus]'
 	touch $@
 
 ## Build (or update) the store of the bundled documents; a no-op when nothing changed.

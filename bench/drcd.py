@@ -8,7 +8,12 @@ the gold answer text, white space ignored), ``false_abstain`` (in-corpus
 questions answered ``not_found``), ``index_seconds``, ``query_p50_ms`` and
 ``query_p95_ms``.
 
-    python bench/drcd.py --data ../shared/bench/drcd/DRCD_dev.json [--json]
+    python bench/drcd.py --data ../shared/bench/drcd/DRCD_dev.json [--backend local|milvus|both] [--json]
+
+``--backend milvus`` answers from the same documents in embedded Milvus Lite
+(``bench/out/drcd-milvus.db``), its vectors taken from the local store (built
+first) so nothing is embedded twice; ``both`` runs the two in one run and
+prints their differences.
 
 The store is kept in ``bench/out/drcd`` and updated incrementally, so a second
 run only re-embeds what changed; ``--fresh`` rebuilds it from nothing to
@@ -66,26 +71,36 @@ def write_docs(paragraphs: list[str], folder: Path) -> None:
             path.write_text(text, "utf-8")
 
 
-def build_store(paragraphs: list[str], fresh: bool = False, progress=None) -> tuple[Path, float]:
+def build_store(paragraphs: list[str], fresh: bool = False, progress=None, backend: str = "local"):
+    """(store location, seconds the build took or 0 when unchanged)."""
     docs, store = OUT / "drcd-docs", OUT / "drcd-store"
     if fresh:
         shutil.rmtree(store, ignore_errors=True)
     write_docs(paragraphs, docs)
     t = time.perf_counter()
     report = build([docs], store, IndexSettings(), progress=progress)
-    return store, (time.perf_counter() - t) if not report.unchanged else 0.0
+    seconds = (time.perf_counter() - t) if not report.unchanged else 0.0
+    if backend == "local":
+        return store, seconds
+    db = OUT / "drcd-milvus.db"
+    if fresh:
+        db.unlink(missing_ok=True)
+    loc = f"milvus://{db}"
+    t = time.perf_counter()
+    report = build([docs], loc, IndexSettings(), progress=progress, reuse_from=store)
+    return loc, (time.perf_counter() - t) if not report.unchanged else 0.0
 
 
 def _squash(s: str) -> str:
     return re.sub(r"\s+", "", s)
 
 
-def run(data: Path, limit: int | None = None, fresh: bool = False, progress=None) -> dict:
+def run(data: Path, limit: int | None = None, fresh: bool = False, progress=None, backend: str = "local") -> dict:
     paragraphs, questions = load_drcd(data)
     if limit:
         step = max(1, len(questions) // limit)
         questions = questions[::step][:limit]
-    store, index_seconds = build_store(paragraphs, fresh, progress)
+    store, index_seconds = build_store(paragraphs, fresh, progress, backend)
     index = Index(store)
     r1 = r5 = r20 = mrr = hit = abstain = 0
     times = []
@@ -129,6 +144,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "bench" / "drcd" / "DRCD_dev.json")
     ap.add_argument("--limit", type=int, help="evaluate an evenly spaced sample of this many questions")
     ap.add_argument("--fresh", action="store_true", help="rebuild the store from nothing (to time indexing)")
+    ap.add_argument("--backend", choices=("local", "milvus", "both"), default="local",
+                    help="the store backend to answer from (both: one after the other, in one run)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if not args.data.exists():
@@ -140,7 +157,12 @@ def main(argv=None) -> int:
             last[stage] = time.monotonic()
             print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
 
-    result = run(args.data, args.limit, args.fresh, progress)
+    if args.backend == "both":
+        result = {b: run(args.data, args.limit, args.fresh, progress, b) for b in ("local", "milvus")}
+        result["milvus_minus_local"] = {k: round(result["milvus"][k] - result["local"][k], 4)
+                                        for k in result["local"] if k.startswith(("recall", "mrr", "answer", "false"))}
+    else:
+        result = run(args.data, args.limit, args.fresh, progress, args.backend)
     if args.json:
         print(json.dumps(result, indent=1))
     else:

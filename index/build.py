@@ -9,6 +9,7 @@ version is written beside the current one and swapped in atomically
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import shutil
 import time
@@ -18,11 +19,13 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from index.backend import MilvusLocation, parse_location
 from index.chunk import Chunk, chunk_document, file_locator, line_locator
 from index.clean import clean
 from index.embed import Embedder, get_embedder
 from index.errors import IndexCorrupt, IndexNotFound, UnreadableFile, UnsupportedFile
-from index.laws import LAWS_VERSION, LawInfo, document_mentions
+from index.laws import CITATIONS_TABLE, LAWS_TABLE, LawInfo, document_mentions
+from index.lexical import BM25
 from index.store import (
     CHUNKS,
     SENTENCES,
@@ -30,6 +33,7 @@ from index.store import (
     IndexSettings,
     current_version,
     dense_file,
+    make_faiss,
     read_faiss,
     read_jsonl,
     read_manifest,
@@ -84,8 +88,8 @@ def index_text(title: str, chunk: Chunk) -> str:
     return f"{head}\n{chunk.text}" if head else chunk.text
 
 
-def _old_vectors(store_dir: Path, fingerprint: dict) -> dict[int, dict[str, np.ndarray]]:
-    """Vectors of the current version, by embedder position and indexed-text hash, if reusable."""
+def _old_vectors(store_dir: Path, fingerprint: dict, wanted: set[str], i: int) -> dict[str, np.ndarray]:
+    """Vectors of embedder ``i`` in the current version, by indexed-text hash (those in ``wanted``)."""
     try:
         vdir, manifest = read_manifest(store_dir)
     except (IndexNotFound, IndexCorrupt):
@@ -94,13 +98,17 @@ def _old_vectors(store_dir: Path, fingerprint: dict) -> dict[int, dict[str, np.n
     if [old_fp.get("embedders"), old_fp.get("dims")] != [fingerprint.get("embedders"), fingerprint.get("dims")]:
         return {}
     try:
-        hashes = [c["text_sha"] for c in read_jsonl(read_verified(vdir, manifest, CHUNKS))]
-        out: dict[int, dict[str, np.ndarray]] = {}
-        for i, _spec in enumerate(fingerprint["embedders"]):
-            index = read_faiss(read_verified(vdir, manifest, dense_file(i)))
-            vecs = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
-            out[i] = {h: vecs[j] for j, h in enumerate(hashes)}
-        return out
+        rows: dict[str, int] = {}
+        for j, c in enumerate(read_jsonl(read_verified(vdir, manifest, CHUNKS))):
+            if c["text_sha"] in wanted:
+                rows.setdefault(c["text_sha"], j)
+        if not rows:
+            return {}
+        index = read_faiss(read_verified(vdir, manifest, dense_file(i)))
+        ids = np.fromiter(rows.values(), dtype=np.int64, count=len(rows))
+        vecs = index.reconstruct_batch(ids)
+        del index
+        return {h: vecs[n] for n, h in enumerate(rows)}
     except Exception as e:  # noqa: BLE001 - a damaged old store only means nothing to reuse
         log.warning("previous store not reusable (%s); embedding everything", e)
         return {}
@@ -129,6 +137,27 @@ def _old_sentence_vectors(store_dir: Path, spec: str | None) -> dict[str, np.nda
         return {}
 
 
+def _reusable_vectors(where, fingerprint: dict, wanted: set[str], i: int) -> dict[str, np.ndarray]:
+    """Vectors of embedder ``i`` that the store at ``where`` holds for text hashes in ``wanted``."""
+    if isinstance(where, MilvusLocation):
+        from index import milvus_build
+
+        return milvus_build.old_vectors(where, fingerprint, wanted, i)
+    return _old_vectors(where, fingerprint, wanted, i)
+
+
+def _reusable_sentence_vectors(places, spec: str | None) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for where in places:
+        if isinstance(where, MilvusLocation):
+            from index import milvus_build
+
+            out.update(milvus_build.old_sentence_vectors(where, spec))
+        else:
+            out.update(_old_sentence_vectors(where, spec))
+    return out
+
+
 def embed_with_reuse(emb: Embedder, texts: list[str], reuse: dict[str, np.ndarray], keys: list[str],
                      dtype=np.float32, batch: int = 32, stage: str = "embed",
                      progress: Progress | None = None) -> tuple[np.ndarray, int]:
@@ -154,15 +183,49 @@ def embed_with_reuse(emb: Embedder, texts: list[str], reuse: dict[str, np.ndarra
     return mat, len(todo)
 
 
+def sentence_vector_parts(emb: Embedder, chunks: list[Chunk], reuse: dict[str, np.ndarray], batch: int = 128,
+                          progress: Progress | None = None):
+    """``sentences.npy`` as a stream of bytes: the header, then float16 rows of every chunk's sentences,
+    in chunk order, taken from ``reuse`` (by sentence-text hash) or embedded ``batch`` at a time."""
+    import io
+
+    n = sum(len(c.sentences) for c in chunks)
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(head, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)),
+                                                "fortran_order": False, "shape": (n, emb.dim)})
+    yield head.getvalue()
+
+    def sentences():
+        for c in chunks:
+            for a, b in c.sentences:
+                yield c.text[a - c.start:b - c.start]
+
+    it, done = sentences(), 0
+    while True:
+        texts = list(itertools.islice(it, batch))
+        if not texts:
+            break
+        if progress:
+            progress("embed sentences", done, n)
+        keys = [text_key(t) for t in texts]
+        mat, _ = embed_with_reuse(emb, texts, reuse, keys, dtype=np.float16, batch=batch)
+        yield mat.tobytes()
+        done += len(texts)
+    if progress:
+        progress("embed sentences", n, n)
+
+
 def build(
     paths: Iterable[str | Path],
-    store_dir: str | Path,
+    store_dir: "str | Path | MilvusLocation",
     settings: IndexSettings = IndexSettings(),
     *,
     embedders: list[Embedder] | None = None,
     progress: Progress | None = None,
     wait: float = 0.0,
     force: bool = False,
+    tables: dict[str, list[dict]] | None = None,
+    reuse_from: "str | Path | MilvusLocation | None" = None,
 ) -> BuildReport:
     """Index files and folders into ``store_dir`` (created or updated atomically).
 
@@ -175,6 +238,9 @@ def build(
         progress: called as ``progress(stage, done, total)`` during long work.
         wait: seconds to wait for another indexer's lock before failing.
         force: rebuild even when nothing changed.
+        tables: named side tables (lists of JSON records) stored with the version.
+        reuse_from: another store (either backend) whose vectors of unchanged text are
+            reused too, e.g. a local store moved to Milvus without embedding again.
 
     Returns:
         A BuildReport. Unreadable files are skipped, logged and listed there.
@@ -186,15 +252,18 @@ def build(
     from index import loaders
 
     t0 = time.monotonic()
-    store_dir = Path(store_dir)
-    report = BuildReport(store=str(store_dir))
+    location = parse_location(store_dir)
+    milvus = isinstance(location, MilvusLocation)
+    store_dir = location
+    report = BuildReport(store=str(location))
     embs = embedders if embedders is not None else [get_embedder(s) for s in settings.embedders]
     names = [e.name for e in embs]
     fingerprint = settings.fingerprint({e.name: e.dim for e in embs})
     fingerprint["embedder_specs"] = list(settings.embedders)
     fingerprint["embedders"] = names
 
-    with store_lock(store_dir, wait):
+    # Milvus Lite locks its file itself; a server's store has one indexer by deployment (docs/DEPLOY.md)
+    with (contextlib.nullcontext() if milvus else store_lock(store_dir, wait)):
         files, skipped = loaders.discover(paths)
         report.skipped.extend(skipped)
         docs: list[DocRecord] = []
@@ -222,21 +291,32 @@ def build(
                 target_chars=settings.target_chars, max_chars=settings.max_chars,
             )
             docs.append(DocRecord(source, shown_title, cd.text, raw.meta, raw.sha256, raw.encoding, len(doc_chunks)))
+            chunks.extend((c, index_text(title, c)) for c in doc_chunks)
             cites, cited = document_mentions(cd.text, title, file_locator(raw.pages, raw.body_line, raw.front_matter,
                                                                          cd.raw_position))
-            laws_found.update({k: v for k, v in cited.items() if k not in laws_found})
             for k, v in cited.items():  # a law named differently in two documents: every name kept
-                laws_found[k] = replace(laws_found[k], aliases=tuple(dict.fromkeys((*laws_found[k].aliases, *v.aliases))))
+                known = laws_found.get(k, v)
+                laws_found[k] = replace(known, aliases=tuple(dict.fromkeys((*known.aliases, *v.aliases))))
             mentions.extend({"source": source, **asdict(m)} for m in cites)
-            chunks.extend((c, index_text(title, c)) for c in doc_chunks)
         if progress:
             progress("read", len(files), len(files))
         if not docs and files:
             raise UnreadableFile("none of the files could be read: " + "; ".join(f"{s}: {r}" for s, r in report.skipped))
 
+        tables = {**(tables or {}), LAWS_TABLE: [asdict(v) for v in laws_found.values()], CITATIONS_TABLE: mentions}
+
         # Nothing changed? Then keep the current version as it is.
         state = {d.source: d.sha256 for d in docs}
-        if not force:
+        if not force and milvus:
+            from index import milvus_build
+
+            manifest = milvus_build.current_manifest(location)
+            if manifest and manifest.get("settings") == fingerprint and manifest.get("state") == state:
+                report.unchanged = True
+                report.documents, report.chunks = len(docs), len(chunks)
+                report.seconds = time.monotonic() - t0
+                return report
+        elif not force:
             with contextlib.suppress(IndexNotFound, IndexCorrupt):
                 _vdir, manifest = read_manifest(store_dir)
                 if manifest.get("settings") == fingerprint and manifest.get("state") == state:
@@ -250,35 +330,57 @@ def build(
 
         texts = [t for _, t in chunks]
         text_sha = [text_key(t) for t in texts]
-        old = _old_vectors(store_dir, fingerprint)
-        matrices = []
+        # Memory stays near the final index: BM25 is built in batches before any vector exists, each
+        # embedder's vectors become its FAISS index before the next embedder runs, and the previous
+        # version's vectors are read one embedder at a time.
+        if progress:
+            progress("lexical index", 0, 1)
+        bm25 = BM25.build(texts, k1=settings.k1, b=settings.b)
+        if progress:
+            progress("lexical index", 1, 1)
+        places = [location] + ([parse_location(reuse_from)] if reuse_from is not None else [])
+        wanted = set(text_sha)
+        dense = []  # FAISS indexes (local) or matrices (milvus, inserted row batch by row batch)
         for i, emb in enumerate(embs):
-            mat, n = embed_with_reuse(emb, texts, old.get(i, {}), text_sha, stage=f"embed {emb.name}",
-                                      progress=progress)
+            old: dict[str, np.ndarray] = {}
+            for where in places:
+                old.update(_reusable_vectors(where, fingerprint, wanted, i))
+            mat, n = embed_with_reuse(emb, texts, old, text_sha, stage=f"embed {emb.name}", progress=progress)
+            del old
             report.embedded += n
             report.reused += len(texts) - n
-            matrices.append(mat)
+            dense.append(mat if milvus else make_faiss(settings.faiss_index, mat.shape[1], mat))
+            del mat
+        del wanted
 
-        sentence_matrix = None
+        # sentence vectors are embedded while they are written, a batch at a time (never all in memory)
+        sentence_parts = None
         if settings.sentence_embedder:
-            sents = [c.text[a - c.start:b - c.start] for c, _ in chunks for a, b in c.sentences]
-            sentence_matrix, _ = embed_with_reuse(
-                get_embedder(settings.sentence_embedder), sents,
-                _old_sentence_vectors(store_dir, settings.sentence_embedder), [text_key(t) for t in sents],
-                dtype=np.float16, batch=128, stage="embed sentences", progress=progress)
+            sentence_parts = sentence_vector_parts(
+                get_embedder(settings.sentence_embedder), [c for c, _ in chunks],
+                _reusable_sentence_vectors(places, settings.sentence_embedder), progress=progress)
 
         if progress:
             progress("write", 0, 1)
+        if milvus:
+            from index import milvus_build
+
+            milvus_build.write_version(location, settings, fingerprint, state, docs, chunks, text_sha, dense,
+                                       sentence_parts, report.skipped, tables, progress, bm25=bm25)
+            if progress:
+                progress("write", 1, 1)
+            report.documents, report.chunks = len(docs), len(chunks)
+            report.chars = sum(len(d.text) for d in docs)
+            report.seconds = time.monotonic() - t0
+            return report
         previous = None
         with contextlib.suppress(IndexCorrupt):  # a damaged pointer must not block the rebuild
             previous = current_version(store_dir)
         vdir = store_dir / f"v-{time.time_ns()}"
         vdir.mkdir(parents=True)
         try:
-            write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
-                          report.skipped, previous=previous[0].name if previous else None,
-                          laws={"version": LAWS_VERSION, "laws": [asdict(v) for v in laws_found.values()],
-                                "mentions": mentions})
+            write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, dense, sentence_parts,
+                          report.skipped, previous=previous[0].name if previous else None, tables=tables, bm25=bm25)
             swap_in(store_dir, vdir)
         except BaseException:
             shutil.rmtree(vdir, ignore_errors=True)

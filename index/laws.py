@@ -31,6 +31,8 @@ from index.lawnames import (
 from index.lawref import LOCATOR, date_mentions
 
 LAWS_VERSION = 1
+# the store's side tables (``index.build``): every law cited, and every citation with its document
+LAWS_TABLE, CITATIONS_TABLE = "laws", "citations"
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ does), so a query is a few column reads and one ``bincount``.
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,31 +92,58 @@ class BM25:
     b: float
 
     @classmethod
-    def build(cls, texts: list[str], k1: float = 0.9, b: float = 0.6) -> "BM25":
-        """Index ``texts`` (document i is ``texts[i]``)."""
-        doc_ids, term_ids, lengths = [], [], np.zeros(len(texts), dtype=np.float32)
-        for i, text in enumerate(texts):
-            h = hashes(tokens(text))
-            lengths[i] = len(h)
-            doc_ids.append(np.full(len(h), i, dtype=np.int32))
-            term_ids.append(h)
-        all_docs = np.concatenate(doc_ids) if doc_ids else np.zeros(0, np.int32)
-        all_terms = np.concatenate(term_ids) if term_ids else np.zeros(0, np.uint32)
-        terms, term_col = np.unique(all_terms, return_inverse=True)
-        # term frequency per (term, doc): sort by term then doc and count runs
-        key = term_col.astype(np.int64) * max(len(texts), 1) + all_docs
-        uniq, tf = np.unique(key, return_counts=True)
-        cols = (uniq // max(len(texts), 1)).astype(np.int64)
-        docs = (uniq % max(len(texts), 1)).astype(np.int32)
-        df = np.bincount(cols, minlength=len(terms)).astype(np.float64)
-        n = max(len(texts), 1)
-        idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
-        avgdl = float(lengths.mean()) if len(texts) else 1.0
+    def build(cls, texts: Iterable[str], k1: float = 0.9, b: float = 0.6, batch: int = 2048) -> "BM25":
+        """Index ``texts`` (document i is the i-th text), ``batch`` texts at a time.
+
+        Memory: per batch, the tokens of ``batch`` texts; over all, one (term,
+        document, tf) triple per distinct term of each document, about 10 bytes,
+        and a sort order (8 bytes) while the matrix is assembled.
+        """
+        terms_p, docs_p, tf_p, lengths_p = [], [], [], []
+        n = 0
+        it = iter(texts)
+        while True:
+            part = list(itertools.islice(it, batch))
+            if not part:
+                break
+            hs = [hashes(tokens(t)) for t in part]
+            lens = np.fromiter((len(h) for h in hs), dtype=np.int64, count=len(hs))
+            lengths_p.append(lens.astype(np.float32))
+            all_terms = np.concatenate(hs) if hs else np.zeros(0, np.uint32)
+            local = np.repeat(np.arange(len(part), dtype=np.int64), lens)
+            # (term, document) pairs and their counts, sorted by term then document
+            uniq, tf = np.unique((all_terms.astype(np.int64) << 32) | local, return_counts=True)
+            terms_p.append((uniq >> 32).astype(np.uint32))
+            docs_p.append(((uniq & 0xFFFFFFFF) + n).astype(np.int32))
+            tf_p.append(tf.astype(np.int32))
+            n += len(part)
+            del hs, all_terms, local, uniq, tf
+        lengths = np.concatenate(lengths_p) if lengths_p else np.zeros(0, np.float32)
+        pair_terms = np.concatenate(terms_p) if terms_p else np.zeros(0, np.uint32)
+        del terms_p
+        # a stable sort by term keeps each term's documents in order (batches come in document order)
+        order = np.argsort(pair_terms, kind="stable")
+        pair_terms = pair_terms[order]
+        docs = (np.concatenate(docs_p) if docs_p else np.zeros(0, np.int32))[order]
+        del docs_p
+        tf = (np.concatenate(tf_p) if tf_p else np.zeros(0, np.int32))[order].astype(np.int64)
+        del tf_p, order
+        bounds = np.flatnonzero(np.diff(pair_terms)) + 1 if len(pair_terms) else np.zeros(0, np.int64)
+        starts = np.concatenate([[0], bounds]).astype(np.int64) if len(pair_terms) else np.zeros(0, np.int64)
+        terms = pair_terms[starts]
+        del pair_terms
+        counts = np.diff(np.concatenate([starts, [len(docs)]])).astype(np.int64)
+        df = counts.astype(np.float64)
+        n1 = max(n, 1)
+        idf = np.log1p((n1 - df + 0.5) / (df + 0.5)).astype(np.float32)
+        avgdl = float(lengths.mean()) if n else 1.0
         norm = k1 * (1 - b + b * lengths[docs] / max(avgdl, 1e-9))
+        cols = np.repeat(np.arange(len(terms), dtype=np.int64), counts)
         data = (idf[cols] * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
+        del cols, norm, tf
         indptr = np.zeros(len(terms) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(cols, minlength=len(terms)), out=indptr[1:])
-        return cls(terms, idf, indptr, docs, data, len(texts), k1, b)
+        np.cumsum(counts, out=indptr[1:])
+        return cls(terms, idf, indptr, docs, data, n, k1, b)
 
     def lookup(self, query_hashes: np.ndarray) -> np.ndarray:
         """Column numbers of the query's distinct terms that occur in the index."""

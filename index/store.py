@@ -12,8 +12,8 @@ Layout of a store folder::
         dense-N.faiss  one FAISS index per embedder
         sentences.npy  float16 vectors of every chunk's sentences, in chunk order
                        (for choosing the quote; optional)
-        laws.json      the legal citations in the documents: every law cited and
-                       every mention (document, span, line, locator), from ``index.laws``
+        table-<name>.jsonl  named side tables: ``laws`` and ``citations``, the legal
+                       citations the law finder found (``index.laws``)
 
 A build writes a new version folder beside the current one, fsyncs it and then
 swaps ``CURRENT`` with an atomic rename, so a reader (or a crash) sees the old
@@ -36,7 +36,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,18 @@ from index.clean import CLEANER_VERSION
 from index.errors import IndexCorrupt, IndexLocked, IndexNotFound
 from index.laws import LAWS_VERSION
 from index.lexical import BM25
+from index.storerecords import (  # noqa: F401 - re-exported: the store's record formats
+    TABLE_NAME,
+    DocRecord,
+    chunk_lines,
+    chunks_bytes,
+    docs_bytes,
+    dump_records,
+    parse_chunks,
+    parse_docs,
+    read_jsonl,
+    table_file,
+)
 from index.threads import ensure_configured
 
 log = logging.getLogger(__name__)
@@ -55,16 +67,16 @@ STORE_FORMAT = 1
 DEFAULT_STORE = ".verbatim/store"
 # the files of a version folder (``dense-N.faiss``: one per embedder, in manifest order)
 MANIFEST, DOCS, CHUNKS, BM25_FILE, SENTENCES = "manifest.json", "docs.jsonl", "chunks.jsonl", "bm25.npz", "sentences.npy"
-LAWS_FILE = "laws.json"
-
-
 def dense_file(i: int) -> str:
     return f"dense-{i}.faiss"
 
 
-def default_store() -> Path:
-    """The store used when none is named: ``$VERBATIM_STORE`` (read at the call, not at import) or ``.verbatim/store``."""
-    return Path(os.environ.get("VERBATIM_STORE") or DEFAULT_STORE)
+def default_store():
+    """The store used when none is named: ``$VERBATIM_STORE`` (read at the call, not at import) or
+    ``.verbatim/store``; a folder Path or an ``index.backend.MilvusLocation``."""
+    from index.backend import parse_location
+
+    return parse_location(os.environ.get("VERBATIM_STORE") or DEFAULT_STORE)
 
 
 @dataclass(frozen=True)
@@ -91,17 +103,6 @@ class IndexSettings:
         return d
 
 
-@dataclass
-class DocRecord:
-    source: str
-    title: str
-    text: str
-    meta: dict
-    sha256: str
-    encoding: str
-    n_chunks: int = 0
-
-
 @dataclass(frozen=True)
 class Store:
     """A store version opened for reading: every file checked against the manifest, then parsed.
@@ -120,16 +121,9 @@ class Store:
     dense: list[Any]  # one FAISS index per embedder
     sentence_spec: str | None
     sentence_vectors: np.ndarray | None  # float16, every chunk's sentences in chunk order
-    laws: dict | None = None  # laws.json: {"version", "laws": [...], "mentions": [...]}; None in a store built before it
-
-
-def version_key(store_dir: Path) -> tuple[str, str]:
-    """(resolved folder, its CURRENT pointer): changes when a build swaps in, for readers' caches."""
-    try:
-        current = (store_dir / "CURRENT").read_text("utf-8").strip()
-    except OSError:
-        current = ""
-    return str(store_dir.resolve()), current
+    search: Any = None  # an ``index.backend.Searcher``: lexical and dense top-k from the engine
+    dims: tuple[int, ...] = ()  # each embedder's dimension, in the order of ``embedder_names``
+    tables: dict[str, list[dict]] = field(default_factory=dict)  # named side tables of this version
 
 
 def open_store(store_dir: str | Path) -> Store:
@@ -142,13 +136,8 @@ def open_store(store_dir: str | Path) -> Store:
     store_dir = Path(store_dir)
     vdir, m = read_manifest(store_dir)
     fp = m.get("settings", {})
-    docs = {}
-    for d in read_jsonl(read_verified(vdir, m, DOCS)):
-        docs[d["source"]] = DocRecord(d["source"], d["title"], d["text"], d.get("meta", {}), d["sha256"],
-                                      d.get("encoding", ""), d.get("n_chunks", 0))
-    chunks = [Chunk(c["chunk_id"], c["source"], c["start"], c["end"], c["text"], tuple(c["section"]), c["kind"],
-                    c["page"], c["line"], tuple(tuple(s) for s in c["sentences"]))
-              for c in read_jsonl(read_verified(vdir, m, CHUNKS))]
+    docs = parse_docs(read_verified(vdir, m, DOCS))
+    chunks = parse_chunks(read_verified(vdir, m, CHUNKS))
     bm25 = BM25.load(io.BytesIO(read_verified(vdir, m, BM25_FILE)))
     if bm25.n_docs != len(chunks):
         raise IndexCorrupt(f"BM25 index of {store_dir} does not match its chunks: rebuild")
@@ -167,8 +156,12 @@ def open_store(store_dir: str | Path) -> Store:
         vectors = read_npy(read_verified(vdir, m, SENTENCES))
         if len(vectors) != sum(len(c.sentences) for c in chunks):
             raise IndexCorrupt(f"sentence vectors of {store_dir} do not match its chunks: rebuild")
-    laws = json.loads(read_verified(vdir, m, LAWS_FILE)) if LAWS_FILE in m.get("checksums", {}) else None
-    return Store(store_dir, vdir, m, docs, chunks, bm25, specs, names, dense, sentence_spec, vectors, laws)
+    tables = {n[len("table-"):-len(".jsonl")]: read_jsonl(read_verified(vdir, m, n))
+              for n in m.get("checksums", {}) if n.startswith("table-") and n.endswith(".jsonl")}
+    from index.backend import LocalSearcher
+
+    return Store(store_dir, vdir, m, docs, chunks, bm25, specs, names, dense, sentence_spec, vectors,
+                 search=LocalSearcher(bm25, dense), dims=tuple(int(i.d) for i in dense), tables=tables)
 
 
 def _sha256_file(path: Path) -> str:
@@ -186,6 +179,15 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _write_parts(path: Path, parts) -> None:
+    """Write byte strings one after the other (a large file is never one string in memory)."""
+    with open(path, "wb") as f:
+        for p in parts:
+            f.write(p)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -281,11 +283,6 @@ def verify_file(vdir: Path, manifest: dict, name: str) -> Path:
     return vdir / name
 
 
-def read_jsonl(data: bytes) -> list[dict]:
-    """JSON lines from verified bytes (split on newlines only: U+2028 and friends stay inside strings)."""
-    return [json.loads(line) for line in data.decode("utf-8").split("\n") if line.strip()]
-
-
 def _faiss():
     """The faiss module, loaded after the engines' thread settings are chosen (index/threads.py)."""
     ensure_configured()
@@ -320,48 +317,52 @@ def make_faiss(kind: str, dim: int, vectors: np.ndarray):
     return index
 
 
-def write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, matrices, sentence_matrix,
-                  skipped: list[tuple[str, str]], previous: str | None = None, laws: dict | None = None) -> None:
-    """Write every file of a version into ``vdir`` (fsynced), the manifest last, with their checksums."""
+def write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, dense, sentences,
+                  skipped: list[tuple[str, str]], previous: str | None = None,
+                  tables: dict[str, list[dict]] | None = None, bm25: BM25 | None = None) -> None:
+    """Write every file of a version into ``vdir`` (fsynced), the manifest last, with their checksums.
+
+    ``dense``: one FAISS index (or matrix) per embedder; ``sentences``: the sentence vectors (a
+    matrix, or the bytes of ``sentences.npy`` as an iterable of parts); ``bm25``: the chunks' BM25 if built;
+    ``tables``: named side tables (lists of JSON records), each written as ``table-<name>.jsonl``.
+    """
     faiss = _faiss()
 
-    def dumps(obj) -> str:
-        return json.dumps(obj, ensure_ascii=False, default=str)
-
-    _write(vdir / DOCS, "".join(dumps(asdict(d)) + "\n" for d in docs).encode("utf-8", "surrogatepass"))
-    lines = []
-    for (c, _t), sha in zip(chunks, text_sha):
-        rec = asdict(c)
-        rec["section"] = list(c.section)
-        rec["sentences"] = [list(s) for s in c.sentences]
-        rec["text_sha"] = sha
-        lines.append(dumps(rec) + "\n")
-    _write(vdir / CHUNKS, "".join(lines).encode("utf-8", "surrogatepass"))
-    BM25.build([t for _, t in chunks], k1=settings.k1, b=settings.b).save(vdir / BM25_FILE)
-    for i, mat in enumerate(matrices):
-        faiss.write_index(make_faiss(settings.faiss_index, mat.shape[1], mat), str(vdir / dense_file(i)))
-    if laws is not None:
-        _write(vdir / LAWS_FILE, dumps(laws).encode("utf-8", "surrogatepass"))
-    if sentence_matrix is not None:
+    _write(vdir / DOCS, docs_bytes(docs))
+    _write_parts(vdir / CHUNKS, chunk_lines(chunks, text_sha))
+    (bm25 or BM25.build([t for _, t in chunks], k1=settings.k1, b=settings.b)).save(vdir / BM25_FILE)
+    for i, d in enumerate(dense):
+        index = make_faiss(settings.faiss_index, d.shape[1], d) if isinstance(d, np.ndarray) else d
+        faiss.write_index(index, str(vdir / dense_file(i)))
+    for name, records in (tables or {}).items():
+        _write(vdir / table_file(name), dump_records(records))
+    if isinstance(sentences, np.ndarray):
         with open(vdir / SENTENCES, "wb") as f:
-            np.save(f, sentence_matrix, allow_pickle=False)
+            np.save(f, sentences, allow_pickle=False)
+    elif sentences is not None:  # ``sentences.npy`` as a stream of byte strings
+        _write_parts(vdir / SENTENCES, sentences)
     checksums = {}
     for p in sorted(vdir.iterdir()):
         with open(p, "rb") as f:
             os.fsync(f.fileno())
         checksums[p.name] = {"sha256": _sha256_file(p), "size": p.stat().st_size}
-    manifest = {
+    manifest = manifest_record(fingerprint, state, docs, len(chunks), skipped, checksums, previous)
+    _write(vdir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def manifest_record(fingerprint, state, docs, n_chunks, skipped, checksums, previous) -> dict:
+    """The manifest of a version (both backends): settings, state, counts, checksums."""
+    return {
         "format": STORE_FORMAT,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "settings": fingerprint,
         "state": state,
-        "counts": {"documents": len(docs), "chunks": len(chunks), "chars": sum(len(d.text) for d in docs)},
+        "counts": {"documents": len(docs), "chunks": n_chunks, "chars": sum(len(d.text) for d in docs)},
         "files": {d.source: {"sha256": d.sha256, "chunks": d.n_chunks, "title": d.title} for d in docs},
         "skipped": [{"source": s, "reason": r} for s, r in skipped],
         "checksums": checksums,
         "previous": previous,  # the version this one replaced, kept for readers still opening it
     }
-    _write(vdir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def swap_in(store_dir: Path, vdir: Path) -> None:

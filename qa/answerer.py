@@ -139,7 +139,7 @@ def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSet
                                    index.sentence_similarities(q, qvecs, int(cand[j])) if quotable else None))
     scored = score_sentences(q, sentences, question_idf(index, q), settings.extract)
     top = int(order[0])
-    dense = [float(signals[f"dense{i}"][top]) for i in range(len(index.dense))]
+    dense = [float(signals[f"dense{i}"][top]) for i in range(index.engine.n_dense)]
     missing = unmet(q.constraints, [p.text for p in passages], index.folded_documents)
     best = scored[0] if scored else None
     feats = features(
@@ -165,7 +165,7 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
     help_passages = safety_passages(index) if q.happening else []
     terms = [Wording(t.said, t.term) for t in q.terms]
 
-    ref = reference_in(q.text, index.store_dir)
+    ref = reference_in(q.text, index.store)
     citing = frozenset(c.passage.chunk_id for c in ref.citations) if ref else frozenset()
     reference = ref.reference if ref else ""
     ev = gather_evidence(index, q, settings, sources, citing)

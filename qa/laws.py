@@ -5,7 +5,7 @@
     >>> cited("刑法319-4").citations[0].passage.text
 
 The citations are found at indexing (``index.laws``) and kept in the store
-(``laws.json``); nothing here reads a document again. A reference is read the
+(its ``laws`` and ``citations`` tables); nothing here reads a document again. A reference is read the
 same however it is written: 刑法第319條之4, 刑法319-4, 第三百十九條之四,
 § 319-4, 中華民國刑法 第 319 條之 4 (``index.lawref.parse_reference``).
 """
@@ -18,10 +18,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.backend import current_marker, location_key, open_location, parse_location
 from index.errors import IndexCorrupt, InvalidQuestion
 from index.lawref import HAS_LOCATOR, fold_name, key, parse_reference
-from index.laws import lexicon
-from index.store import default_store, open_store, version_key
+from index.laws import CITATIONS_TABLE, LAWS_TABLE, lexicon
+from index.store import Store, default_store
 from qa.records import Passage
 from qa.retriever import passage_of
 
@@ -98,14 +99,20 @@ _CACHE: dict[tuple[str, str], tuple[list[Law], dict[str, str]]] = {}
 _LOCK = threading.Lock()
 
 
-def _load(store: str | Path | None) -> tuple[list[Law], dict[str, str]]:
-    path = Path(store) if store is not None else default_store()
-    cache_key = version_key(path)
+def _load(store) -> tuple[list[Law], dict[str, str]]:
+    """The laws of ``store`` (a location, or a ``Store`` already opened), read once per store version."""
+    if isinstance(store, Store):
+        st, cache_key = store, (location_key(store.path), str(store.version))
+    else:
+        location = parse_location(store if store is not None else default_store())
+        cache_key = (location_key(location), current_marker(location))
+        st = None
     with _LOCK:
         if cache_key in _CACHE:
             return _CACHE[cache_key]
-    st = open_store(path)  # no model is loaded: the law finder reads only the store's records
-    if st.laws is None:
+    if st is None:
+        st = open_location(location)  # no model is loaded: the law finder reads only the store's records
+    if LAWS_TABLE not in st.tables:
         raise IndexCorrupt(f"the store at {st.path} was built before the law finder: run `verbatim index` again")
     chunks_by_source: dict[str, list] = {}
     for c in st.chunks:
@@ -120,14 +127,14 @@ def _load(store: str | Path | None) -> tuple[list[Law], dict[str, str]]:
         return passage_of(cs[i], st.docs[source].title)
 
     citations: dict[str, list[Citation]] = {}
-    for m in st.laws["mentions"]:
+    for m in st.tables.get(CITATIONS_TABLE, []):
         loc = {f: m.get(f) for f in _LOCATOR_FIELDS}
         citations.setdefault(m["law"], []).append(Citation(
             m["law"], key(m["law"], loc), m["surface"], m["source"], m["start"], m["end"], m["line"],
             *(loc[f] for f in _LOCATOR_FIELDS), m["kind"], m["anaphor"],
             tuple(tuple(d) for d in m.get("dates", ())), passage(m["source"], m["start"])))
     laws = []
-    for rec in st.laws["laws"]:
+    for rec in st.tables[LAWS_TABLE]:
         cs = tuple(citations.get(rec["name"], ()))
         units: dict[tuple, list[Citation]] = {}
         for c in cs:
@@ -210,7 +217,7 @@ def _fits(c: Citation, loc: dict) -> bool:
     return not ("point" in loc and (c.paragraph, c.item) != (None, None) and loc["point"] not in (c.paragraph, c.item))
 
 
-def reference_in(question: str, store: str | Path) -> Cited | None:
+def reference_in(question: str, store) -> Cited | None:
     """The article a question names (for ``qa.answerer``), its citations empty when the documents never cite it.
 
     Only a question that writes a locator (第N條, Art. 3, § 12, 319-4) is read; a law's name alone is

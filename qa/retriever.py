@@ -18,6 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from index.backend import (
+    LexQuery,
+    Searcher,
+    current_marker,
+    location_key,
+    open_location,
+    parse_location,
+)
 from index.chunk import Chunk
 from index.embed import get_embedder
 from index.errors import (
@@ -27,7 +35,7 @@ from index.errors import (
     UnknownSource,
 )
 from index.lexical import tokens
-from index.store import DocRecord, Store, default_store, open_store, version_key
+from index.store import DocRecord, Store, default_store
 from index.textnorm import fold
 from qa.fusion import RetrievalSettings, fuse  # noqa: F401 - re-exported
 from qa.query import MAX_QUESTION_CHARS, Query, analyse, check_question  # noqa: F401 - re-exported
@@ -53,14 +61,15 @@ def passage_of(c: Chunk, title: str, score: float = 0.0) -> Passage:
 class Index:
     """A store opened for reading: documents, chunks, BM25 and FAISS indexes."""
 
-    def __init__(self, store_dir: str | Path, settings: RetrievalSettings = RetrievalSettings(), embedders=None):
-        self.store: Store = open_store(store_dir)
+    def __init__(self, store_dir, settings: RetrievalSettings = RetrievalSettings(), embedders=None):
+        self.store: Store = open_location(parse_location(store_dir))
         st = self.store
         self.store_dir, self.version_dir, self.manifest = st.path, st.version, st.manifest
         self.docs: dict[str, DocRecord] = st.docs
         self.chunks: list[Chunk] = st.chunks
-        self.bm25 = st.bm25
-        self.dense = st.dense
+        self.bm25 = st.bm25  # the idf of every term (and, on the local backend, its BM25 matrix)
+        self.dense = st.dense  # FAISS indexes on the local backend; empty on milvus (ask ``search``)
+        self.engine: Searcher = st.search  # lexical and dense top-k from the backend
         self.specs = list(st.embedder_specs)
         self.embedders = embedders if embedders is not None else [get_embedder(s) for s in self.specs]
         if [e.name for e in self.embedders] != st.embedder_names:
@@ -68,7 +77,7 @@ class Index:
                 f"store {self.store_dir} was built with embedders {st.embedder_names}, "
                 f"but {[e.name for e in self.embedders]} are loaded: rebuild with `verbatim index --force`"
             )
-        if any(idx.d != e.dim for idx, e in zip(self.dense, self.embedders)):
+        if any(d != e.dim for d, e in zip(st.dims, self.embedders)):
             raise IndexCorrupt(f"a dense index of {self.store_dir} does not match its embedder: rebuild")
         self.settings = settings
         self._qcache: dict[str, list[np.ndarray]] = {}
@@ -149,58 +158,58 @@ class Index:
                 raise UnknownSource(f"unknown document(s) {unknown}; known: {sorted(self.docs)}")
             allowed = np.concatenate([self._by_source[x] for x in sources if x in self._by_source]
                                      or [np.zeros(0, np.int64)])
-        bm = self.bm25.scores_of(list(q.tokens))
-        lexical = self.lexical_match(q, bm, allowed)
-        bm = self.lexical_scores(q, self.loose_share(q, lexical), bm)
+        lexical = self.lexical_match(q, None, allowed)
+        lq = self.lexical_query(q, self.loose_share(q, lexical))
         qvecs = qvecs if qvecs is not None else self.query_vectors(q)
         bw, dw = self.weights(q, lexical)
         c = min(s.candidates, n)
         if allowed is not None and len(allowed) <= s.score_all_below * s.candidates:
             cand = np.sort(allowed)
         else:
-            pool = [np.argpartition(-bm, c - 1)[:c]] if c < n else [np.arange(n)]
-            for idx, v, w in zip(self.dense, qvecs, dw):
-                if not w:  # an embedder that does not count for this query proposes nothing
-                    continue
-                k = c if allowed is None else min(n, s.filtered_dense_factor * c)
-                _, ids = idx.search(v[None, :].astype(np.float32), k)
-                pool.append(ids[0][ids[0] >= 0])
+            k = c if allowed is None else min(n, s.filtered_dense_factor * c)
+            # an embedder that does not count for this query proposes nothing
+            (ids, scores), dense_ids = self.engine.propose(lq, c if c < n else 0,
+                                                           [(i, v, k) for i, (v, w) in enumerate(zip(qvecs, dw)) if w])
+            # BM25 proposes the chunks it scores above 0 (a chunk with none of the words is no match)
+            pool = ([ids[scores > 0]] if c < n else [np.arange(n)]) + dense_ids
             cand = np.unique(np.concatenate(pool))
             if allowed is not None:
                 cand = cand[np.isin(cand, allowed)]
         if len(cand) == 0:
             return cand, np.zeros(0, np.float32), {}
-        signals = {"bm25": bm[cand]}
-        for i, (idx, v) in enumerate(zip(self.dense, qvecs)):
-            vecs = idx.reconstruct_batch(cand.astype(np.int64))
-            signals[f"dense{i}"] = vecs @ v
+        bm, dense = self.engine.score(lq, qvecs, cand)
+        signals = {"bm25": bm, **{f"dense{i}": d for i, d in enumerate(dense)}}
         groups = None
         if s.script_groups and not q.cjk:
             latin = self._latin[cand]
             if latin.sum() >= 3 and (~latin).sum() >= 3:
                 groups = [latin, ~latin]
-        weights = {"bm25": bw, **{f"dense{i}": dw[i] for i in range(len(self.dense))}}
+        weights = {"bm25": bw, **{f"dense{i}": dw[i] for i in range(self.engine.n_dense)}}
         fused = fuse(signals, weights, groups, s.boilerplate_penalty * self._boilerplate[cand])
         return cand, fused, signals
 
-    def lexical_scores(self, q: Query, loose: float = 1.0, plain: np.ndarray | None = None) -> np.ndarray:
-        """BM25 of every chunk. For a question that tells before it asks, words
-        found only outside the asking clause count less: ``context_weight`` when
-        the other clauses tell a story, else in proportion to ``loose``
-        (``loose_share``). ``plain``: the question's BM25 if known."""
+    def lexical_query(self, q: Query, loose: float = 1.0) -> LexQuery:
+        """The weighted BM25 query of a question. For a question that tells
+        before it asks, words found only outside the asking clause count less:
+        ``context_weight`` when the other clauses tell a story, else in
+        proportion to ``loose`` (``loose_share``); the glossary's terms count
+        at ``glossary_weight``."""
         w = 1.0 - (1.0 if q.tells_story else loose) * (1.0 - self.settings.context_weight)
         if q.ask_index is None or w >= 1.0:
-            out = plain if plain is not None else self.bm25.scores_of(list(q.tokens))
+            parts = [(1.0, tuple(sorted(set(q.tokens))))]
         else:
             asked = set(q.ask_tokens)
-            told = [t for t in set(q.tokens) if t not in asked]
-            out = self.bm25.scores_of(list(asked)) + np.float32(w) * self.bm25.scores_of(told)
+            parts = [(1.0, tuple(sorted(asked))), (w, tuple(sorted(t for t in set(q.tokens) if t not in asked)))]
         g = self.settings.glossary_weight
         if g > 0 and q.terms:
-            terms = [t for t in set(q.term_tokens) if t not in set(q.tokens)]
+            terms = tuple(sorted(t for t in set(q.term_tokens) if t not in set(q.tokens)))
             if terms:
-                out = out + np.float32(g) * self.bm25.scores_of(terms)
-        return out
+                parts.append((g, terms))
+        return tuple(parts)
+
+    def lexical_scores(self, q: Query, loose: float = 1.0, plain: np.ndarray | None = None) -> np.ndarray:
+        """BM25 of every chunk for ``lexical_query`` (the local backend only: it scores every chunk)."""
+        return self.engine.scores(self.lexical_query(q, loose))
 
     def coverage(self, q: Query, text: str, toks: tuple[str, ...] | None = None) -> float:
         """Share of the question's idf weight (its unigrams and bigrams, or ``toks``) found in ``text``."""
@@ -211,8 +220,12 @@ class Index:
         have = set(tokens(text))
         return sum(w for t, w in idf.items() if t in have) / total
 
-    def lexical_match(self, q: Query, bm: np.ndarray, allowed: np.ndarray | None = None) -> float:
-        """``coverage`` of the question's best BM25 chunk (among ``allowed`` ones if given)."""
+    def lexical_match(self, q: Query, bm: np.ndarray | None = None, allowed: np.ndarray | None = None) -> float:
+        """``coverage`` of the question's best BM25 chunk (among ``allowed`` ones if given);
+        ``bm``: every chunk's BM25 if known, else the backend finds the best."""
+        if bm is None:
+            ids, scores = self.engine.lexical_top(((1.0, tuple(sorted(set(q.tokens)))),), 1, allowed)
+            return self.coverage(q, self.chunks[int(ids[0])].text) if len(ids) and scores[0] > 0 else 0.0
         if allowed is not None:
             if len(allowed) == 0:
                 return 0.0
@@ -262,16 +275,17 @@ _OPEN: dict[tuple[str, str], Index] = {}
 _OPEN_LOCK = threading.Lock()
 
 
-def open_index(store: str | Path | None = None) -> Index:
-    """The Index of ``store`` (default ``$VERBATIM_STORE`` or ``.verbatim/store``), opened once.
+def open_index(store=None) -> Index:
+    """The Index of ``store`` (a folder, a ``milvus://`` location, or default ``$VERBATIM_STORE``
+    or ``.verbatim/store``), opened once.
 
     A store rebuilt since it was opened is opened again on the next call.
 
     Raises:
         IndexNotFound, IndexCorrupt, IndexMismatch.
     """
-    path = Path(store) if store is not None else default_store()
-    key = version_key(path)
+    path = parse_location(store if store is not None else default_store())
+    key = (location_key(path), current_marker(path))
     with _OPEN_LOCK:
         idx = _OPEN.get(key)
         if idx is None:

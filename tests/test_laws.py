@@ -100,9 +100,10 @@ def test_a_made_up_document_of_another_law(made_up_store):
 
 def test_the_store_keeps_the_citations_and_every_passage_holds_its_citation(fake_store):
     st = open_store(fake_store)
-    assert st.laws is not None and "laws.json" in st.manifest["checksums"]
+    assert "table-laws.jsonl" in st.manifest["checksums"] and "table-citations.jsonl" in st.manifest["checksums"]
     assert st.manifest["settings"]["laws_version"] >= 1
-    for m in st.laws["mentions"]:
+    assert {law["name"] for law in st.tables["laws"]} >= {"中華民國刑法", "兒童權利公約"}
+    for m in st.tables["citations"]:
         assert st.docs[m["source"]].text[m["start"]:m["end"]] == m["surface"]
     for law in laws(fake_store):
         for c in law.citations:

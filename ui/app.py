@@ -20,6 +20,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from index.backend import parse_location
 from qa.retriever import MAX_QUESTION_CHARS, Index, open_index
 from ui import render
 from ui.handlers import (  # noqa: F401 - re-exported: the page's handlers
@@ -62,7 +63,7 @@ def theme() -> gr.themes.Base:
 def build_demo(store: str | Path | None = None, settings: ServeSettings | None = None) -> gr.Blocks:
     """The app for ``store`` (opened now, to list its documents; re-opened if rebuilt)."""
     settings = settings or ServeSettings()
-    store = Path(store) if store is not None else settings.store
+    store = parse_location(store) if store is not None else settings.store
     index = open_index(store)
     lang0 = DEFAULT_LANG
 

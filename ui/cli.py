@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 
 from index.errors import VerbatimError
 from index.store import DEFAULT_STORE, IndexSettings
@@ -26,8 +25,13 @@ def _env(name: str, default):
     return os.environ.get(name, default)
 
 
-def _store(args) -> Path:
-    return Path(args.store or _env("VERBATIM_STORE", DEFAULT_STORE))
+def _store(args):
+    """The store location: a folder, or milvus:///abs/file.db / milvus://host:19530 whose token
+    (if the server wants one) is ``$VERBATIM_MILVUS_TOKEN``, read here and never put in a URI."""
+    from index.backend import parse_location
+
+    return parse_location(args.store or _env("VERBATIM_STORE", DEFAULT_STORE),
+                          token=_env("VERBATIM_MILVUS_TOKEN", ""))
 
 
 def _version() -> str:
@@ -75,6 +79,7 @@ class _Bar:
 
 
 def cmd_index(args) -> int:
+    from index.backend import parse_location
     from index.build import build
     from index.store import IndexSettings
 
@@ -85,7 +90,9 @@ def cmd_index(args) -> int:
         sentence_embedder=None if args.sentence_embedder == "none" else args.sentence_embedder,
     )
     report = build(args.paths, _store(args), settings, progress=_Bar(sys.stderr.isatty() and not args.json),
-                   wait=args.wait, force=args.force)
+                   wait=args.wait, force=args.force,
+                   reuse_from=(parse_location(args.reuse_from, token=_env("VERBATIM_MILVUS_TOKEN", ""))
+                               if args.reuse_from else None))
     if args.json:
         _print_json(report.__dict__)
     else:
@@ -269,7 +276,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
 
     def common(sp, json_flag=True):
-        sp.add_argument("--store", help=f"store folder (env VERBATIM_STORE, default {DEFAULT_STORE})")
+        sp.add_argument("--store", help=f"store folder, milvus:///abs/file.db (Milvus Lite) or milvus://host:19530 "
+                                        f"(token in env VERBATIM_MILVUS_TOKEN) (env VERBATIM_STORE, default {DEFAULT_STORE})")
         if json_flag:
             sp.add_argument("--json", action="store_true", help="print JSON")
 
@@ -287,6 +295,9 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--faiss-index", default=d.faiss_index,
                     help=f"faiss.index_factory string (default {d.faiss_index})")
     sp.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    sp.add_argument("--reuse-from", metavar="STORE",
+                    help="also reuse the vectors of unchanged text from this store (e.g. a local store "
+                         "being moved to milvus://...)")
     sp.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another indexer's lock")
     common(sp)
     sp.set_defaults(func=cmd_index)

@@ -126,8 +126,9 @@ def launch_options(settings: ServeSettings) -> dict[str, Any]:
     """``Blocks.launch`` keyword arguments: local only, no share link, no analytics, nothing served by path."""
     from ui import app as page
 
-    store = Path(settings.store).resolve()
-    blocked = {str(store), str(ROOT / "seeds"), str(ROOT / ".verbatim"), str(ROOT)}
+    blocked = {str(ROOT / "seeds"), str(ROOT / ".verbatim"), str(ROOT)}
+    if isinstance(settings.store, (str, Path)):  # a folder store (a Milvus store has no folder to serve)
+        blocked.add(str(Path(settings.store).resolve()))
     return dict(
         server_name=settings.host, server_port=settings.port, share=False, inbrowser=False,
         show_error=False,  # only gr.Error messages (written for people) reach the browser

@@ -1,0 +1,369 @@
+"""The ``milvus`` backend: a store version as Milvus collections, swapped in by a pointer record.
+
+One store named ``N`` (``?name=N``, default ``verbatim``) in one Milvus::
+
+    N_pointer          one row, key "current": {"version", "manifest_sha256", "previous"}
+    N_<ver>_chunks     one row per chunk: ``no`` (its number), ``lex`` (sparse BM25 weights
+                       of the chunk's tokens, ``index.lexical``), ``d0``.. (one vector per embedder)
+    N_<ver>_tables     the version's files as base64 pieces: manifest, docs, chunks,
+                       idf, sentences and the named side tables (``table-<name>``)
+
+The chunk rows hold BM25 *document* weights (idf x saturated tf, exactly those
+of the local matrix) in a sparse field searched by inner product, so a
+weighted query (the asking clause, the story at a lower weight, the
+glossary's terms) scores exactly as the local backend does, and Milvus's
+inverted index gives the top-k. Milvus Lite has neither aliases nor
+transactions over collections: a build writes the new version's collections,
+checks their counts, then upserts the single pointer row. A reader reads the
+pointer once and opens that version, so it sees the old version or the new
+one, never a mix; the version before the current one is kept for readers
+still opening it.
+
+Texts, offsets and metadata travel as the same JSON lines as the local
+store's files, base64 encoded (exact for any string), each checked against
+the sha256 in the manifest, whose own sha256 is in the pointer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+import os
+import threading
+import time
+import warnings
+from typing import Callable
+
+import numpy as np
+
+from index.backend import MilvusLocation
+from index.errors import IndexCorrupt, IndexNotFound, VerbatimError
+from index.lexical import BM25
+from index.threads import ensure_configured
+
+log = logging.getLogger(__name__)
+
+PIECE = 60000  # base64 characters per row of a tables collection (VARCHAR holds 65,535 bytes)
+BATCH = 1000  # chunk rows per insert
+MAX_K = 16384  # Milvus's largest topk / query window
+_MAX_TERM = 2**32 - 2  # sparse indices must be below 2^32 - 1
+
+
+class StoreUnavailable(VerbatimError):
+    """The Milvus that holds a store cannot be reached or used."""
+
+
+_CLIENTS: dict[tuple[str, str], object] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client(loc: MilvusLocation):
+    """A MilvusClient for ``loc``, one per process (Milvus Lite allows one process per file)."""
+    key = (loc.uri, loc.token)
+    with _CLIENTS_LOCK:
+        c = _CLIENTS.get(key)
+        if c is not None:
+            return c
+        # an embedded Milvus Lite engine is a child process: it inherits the engines' thread settings
+        # (one sleeping OpenMP thread by default; a spinning engine would slow the query encoders)
+        ensure_configured()
+        # milvus-lite 2.5.1 imports pkg_resources, whose deprecation warning says nothing to our users
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+            try:
+                from pymilvus import MilvusClient
+            except ImportError as e:
+                raise StoreUnavailable("the milvus backend needs pymilvus and milvus-lite: "
+                                       "pip install -e '.[milvus]'") from e
+            try:
+                c = MilvusClient(uri=loc.uri, token=loc.token or "", timeout=10)
+            except Exception as e:  # noqa: BLE001 - pymilvus raises many kinds; the message says which
+                where = f"the Milvus Lite file {loc.uri}" if loc.embedded else f"the Milvus server at {loc.uri}"
+                raise StoreUnavailable(f"cannot open {where}: {e}. Is the server running, the token right "
+                                       "(VERBATIM_MILVUS_TOKEN), and for a .db file, is another process "
+                                       "using it?") from e
+        _CLIENTS[key] = c
+        return c
+
+
+_LOADED: set[tuple[int, str]] = set()
+
+
+def ensure_loaded(c, coll: str) -> None:
+    """Load ``coll`` for search and query, once per client (a restarted server may have released it)."""
+    key = (id(c), coll)
+    if key not in _LOADED:
+        c.load_collection(coll)
+        _LOADED.add(key)
+
+
+def names(loc: MilvusLocation, version: str) -> tuple[str, str]:
+    return f"{loc.name}_{version}_chunks", f"{loc.name}_{version}_tables"
+
+
+def _pointer(loc: MilvusLocation) -> str:
+    return f"{loc.name}_pointer"
+
+
+def read_pointer(loc: MilvusLocation) -> dict | None:
+    """The pointer record ({"version", "manifest_sha256", "previous"}) or None when there is no store."""
+    if loc.embedded and not os.path.exists(loc.uri):
+        return None  # no file, no store (and opening it would create an empty one)
+    c = client(loc)
+    if not c.has_collection(_pointer(loc)):
+        return None
+    ensure_loaded(c, _pointer(loc))
+    rows = c.query(_pointer(loc), filter='k == "current"', output_fields=["v"])
+    if not rows:
+        return None
+    try:
+        p = json.loads(rows[0]["v"])
+        if not isinstance(p.get("version"), str) or not isinstance(p.get("manifest_sha256"), str):
+            raise ValueError("fields missing")
+    except ValueError as e:
+        raise IndexCorrupt(f"the pointer of store {loc} is damaged ({e}): rebuild with `verbatim index`") from e
+    return p
+
+
+def pointer_marker(loc: MilvusLocation) -> str:
+    p = read_pointer(loc)
+    return "" if p is None else f"{p['version']} {p['manifest_sha256']}"
+
+
+# -- tables: a version's files as base64 pieces --------------------------------
+def _create_tables(c, coll: str) -> None:
+    from pymilvus import DataType
+
+    s = c.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field("k", DataType.VARCHAR, is_primary=True, max_length=200)
+    s.add_field("name", DataType.VARCHAR, max_length=100)
+    s.add_field("seq", DataType.INT64)
+    s.add_field("data", DataType.VARCHAR, max_length=65535)
+    s.add_field("z", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
+    ip = c.prepare_index_params()
+    ip.add_index("z", index_type="FLAT", metric_type="L2")
+    c.create_collection(coll, schema=s, index_params=ip, consistency_level="Strong")
+
+
+def put_stream(c, coll: str, name: str, parts) -> dict:
+    """Store the concatenated byte strings ``parts`` as table ``name``, a few rows at a time;
+    returns its manifest entry (sha256, size, pieces)."""
+    raw = PIECE // 4 * 3  # bytes per row: base64 of them is PIECE characters
+    h, size, seq, buf, rows = hashlib.sha256(), 0, 0, bytearray(), []
+
+    def emit(data: bytes) -> None:
+        nonlocal seq
+        rows.append({"k": f"{name}/{seq}", "name": name, "seq": seq,
+                     "data": base64.b64encode(data).decode("ascii"), "z": [0.0, 0.0]})
+        seq += 1
+        if len(rows) >= 100:
+            c.insert(coll, rows)
+            rows.clear()
+
+    for p in parts:
+        h.update(p)
+        size += len(p)
+        buf += p
+        while len(buf) >= raw:
+            emit(bytes(buf[:raw]))
+            del buf[:raw]
+    if buf or seq == 0:
+        emit(bytes(buf))
+    if rows:
+        c.insert(coll, rows)
+    return {"sha256": h.hexdigest(), "size": size, "pieces": seq}
+
+
+def put_bytes(c, coll: str, name: str, data: bytes) -> dict:
+    """Store ``data`` as table ``name``; returns its manifest entry (sha256, size, pieces)."""
+    return put_stream(c, coll, name, [data])
+
+
+def get_bytes(c, coll: str, name: str, info: dict | None, where: str) -> bytes:
+    """Table ``name``, checked against its manifest entry ``info``."""
+    if info is None:
+        raise IndexCorrupt(f"{name} is not listed in the manifest of {where}")
+    parts: dict[int, str] = {}
+    n = int(info["pieces"])
+    for s in range(0, n, 100):
+        for r in c.query(coll, filter=f'name == "{name}" and seq >= {s} and seq < {min(n, s + 100)}',
+                         output_fields=["seq", "data"]):
+            parts[int(r["seq"])] = r["data"]
+    if len(parts) != n:
+        raise IndexCorrupt(f"{name} of {where} has {len(parts)} of its {n} pieces: rebuild with `verbatim index`")
+    data = b"".join(base64.b64decode(parts.pop(j)) for j in range(n))  # each piece is whole base64
+    if len(data) != info["size"] or hashlib.sha256(data).hexdigest() != info["sha256"]:
+        raise IndexCorrupt(f"{name} of {where} fails its checksum: rebuild with `verbatim index`")
+    return data
+
+
+def npy_bytes(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=False)
+    return buf.getvalue()
+
+
+def idf_bytes(bm25: BM25) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, terms=bm25.terms, idf=bm25.idf, params=np.array([bm25.n_docs, bm25.k1, bm25.b]))
+    return buf.getvalue()
+
+
+def idf_table(data: bytes) -> BM25:
+    """A BM25 record holding only the terms and their idf (what ``coverage`` reads)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        n_docs, k1, b = z["params"]
+        return BM25(z["terms"], z["idf"], np.zeros(len(z["terms"]) + 1, np.int64), np.zeros(0, np.int32),
+                    np.zeros(0, np.float32), int(n_docs), float(k1), float(b))
+
+
+# -- chunk rows ----------------------------------------------------------------
+def create_chunks(c, coll: str, dims: list[int], index_kind: str) -> None:
+    from pymilvus import DataType
+
+    s = c.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field("no", DataType.INT64, is_primary=True)
+    s.add_field("lex", DataType.SPARSE_FLOAT_VECTOR)
+    for i, d in enumerate(dims):
+        s.add_field(f"d{i}", DataType.FLOAT_VECTOR, dim=int(d))
+    ip = c.prepare_index_params()
+    ip.add_index("lex", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+    for i in range(len(dims)):  # FLAT is exact, as the local "Flat"; a cluster may prefer AUTOINDEX
+        ip.add_index(f"d{i}", index_type="FLAT" if index_kind == "Flat" else "AUTOINDEX", metric_type="IP")
+    c.create_collection(coll, schema=s, index_params=ip, consistency_level="Strong")
+
+
+def doc_term_rows(bm25: BM25):
+    """The BM25 matrix by document (CSR: one row per chunk, columns are positions in ``bm25.terms``)."""
+    from scipy.sparse import csc_matrix
+
+    return csc_matrix((bm25.data, bm25.indices, bm25.indptr), shape=(bm25.n_docs, len(bm25.terms))).tocsr()
+
+
+def sparse_rows(m, terms: np.ndarray, lo: int, hi: int) -> list[dict[int, float]]:
+    """BM25 document weights of chunks ``lo``..``hi`` as {term hash: weight} (``m`` from ``doc_term_rows``)."""
+    out = []
+    for r in range(lo, hi):
+        a, b = m.indptr[r], m.indptr[r + 1]
+        out.append(dict(zip(terms[m.indices[a:b]].tolist(), m.data[a:b].astype(np.float32).tolist())))
+    return out
+
+
+def insert_chunks(c, coll: str, bm25: BM25, matrices: list[np.ndarray], progress: Callable | None = None) -> None:
+    n = bm25.n_docs
+    m = doc_term_rows(bm25)
+    terms = np.minimum(bm25.terms.astype(np.int64), _MAX_TERM)
+    for lo in range(0, n, BATCH):
+        hi = min(n, lo + BATCH)
+        if progress:
+            progress("write milvus", lo, n)
+        lex = sparse_rows(m, terms, lo, hi)
+        rows = []
+        for j in range(lo, hi):
+            row = {"no": j, "lex": lex[j - lo]}
+            for i, mat in enumerate(matrices):
+                row[f"d{i}"] = mat[j]
+            rows.append(row)
+        c.insert(coll, rows)
+    if progress:
+        progress("write milvus", n, n)
+
+
+def count(c, coll: str) -> int:
+    return int(c.query(coll, filter="", output_fields=["count(*)"])[0]["count(*)"])
+
+
+def drop_versions(loc: MilvusLocation, keep: set[str]) -> None:
+    """Drop the collections of every version of this store not in ``keep``."""
+    c = client(loc)
+    prefix = f"{loc.name}_v"
+    for coll in c.list_collections():
+        if coll.startswith(prefix) and coll.endswith(("_chunks", "_tables")):
+            version = coll[len(loc.name) + 1:].rsplit("_", 1)[0]
+            if version not in keep:
+                c.drop_collection(coll)
+
+
+def swap_pointer(loc: MilvusLocation, version: str, manifest_sha: str, previous: str | None) -> None:
+    """Make ``version`` current: one upsert of the one pointer row."""
+    from pymilvus import DataType
+
+    c = client(loc)
+    coll = _pointer(loc)
+    if not c.has_collection(coll):
+        s = c.create_schema(auto_id=False, enable_dynamic_field=False)
+        s.add_field("k", DataType.VARCHAR, is_primary=True, max_length=64)
+        s.add_field("v", DataType.VARCHAR, max_length=4096)
+        s.add_field("z", DataType.FLOAT_VECTOR, dim=2)
+        ip = c.prepare_index_params()
+        ip.add_index("z", index_type="FLAT", metric_type="L2")
+        c.create_collection(coll, schema=s, index_params=ip, consistency_level="Strong")
+    v = json.dumps({"version": version, "manifest_sha256": manifest_sha, "previous": previous})
+    c.upsert(coll, [{"k": "current", "v": v, "z": [0.0, 0.0]}])
+
+
+def new_version() -> str:
+    return f"v{time.time_ns()}"
+
+
+# -- reading -------------------------------------------------------------------
+def read_current(loc: MilvusLocation) -> tuple[str, dict]:
+    """(version, manifest) of the current version, the manifest checked against the pointer.
+
+    Raises:
+        IndexNotFound: no store of that name there.
+        IndexCorrupt: the manifest is missing or does not match.
+    """
+    p = read_pointer(loc)
+    if p is None:
+        raise IndexNotFound(f"no store at {loc}: build one with `verbatim index PATH --store {loc}`")
+    version = p["version"]
+    c = client(loc)
+    _, tables = names(loc, version)
+    if not c.has_collection(tables):
+        raise IndexCorrupt(f"store {loc} names version {version}, which is gone: rebuild with `verbatim index`")
+    ensure_loaded(c, tables)
+    rows = c.query(tables, filter='name == "manifest"', output_fields=["seq", "data"])
+    data = base64.b64decode("".join(r["data"] for r in sorted(rows, key=lambda r: r["seq"])))
+    if hashlib.sha256(data).hexdigest() != p["manifest_sha256"]:
+        raise IndexCorrupt(f"the manifest of {loc} fails its checksum: rebuild with `verbatim index`")
+    return version, json.loads(data)
+
+
+def read_table(loc: MilvusLocation, version: str, manifest: dict, name: str) -> bytes:
+    _, tables = names(loc, version)
+    return get_bytes(client(loc), tables, name, manifest.get("checksums", {}).get(name), f"{loc} ({version})")
+
+
+def open_milvus_store(loc: MilvusLocation):
+    """The current version of the Milvus store at ``loc``, as an ``index.store.Store``."""
+    from index.store import CHUNKS, DOCS, SENTENCES, Store, parse_chunks, parse_docs, read_jsonl, read_npy
+
+    version, m = read_current(loc)
+    fp = m.get("settings", {})
+    docs = parse_docs(read_table(loc, version, m, DOCS))
+    chunks = parse_chunks(read_table(loc, version, m, CHUNKS))
+    idf = idf_table(read_table(loc, version, m, "idf"))
+    names_ = list(fp.get("embedders") or [])
+    specs = list(fp.get("embedder_specs") or names_)
+    dims = fp.get("dims") or {}
+    vectors = None
+    if fp.get("sentence_embedder") and SENTENCES in m.get("checksums", {}):
+        vectors = read_npy(read_table(loc, version, m, SENTENCES))
+        if len(vectors) != sum(len(c.sentences) for c in chunks):
+            raise IndexCorrupt(f"sentence vectors of {loc} do not match its chunks: rebuild")
+    tables = {n[len("table-"):]: read_jsonl(read_table(loc, version, m, n))
+              for n in m.get("checksums", {}) if n.startswith("table-")}
+    c = client(loc)
+    coll, _ = names(loc, version)
+    ensure_loaded(c, coll)
+    if count(c, coll) != len(chunks):
+        raise IndexCorrupt(f"the chunk rows of {loc} ({version}) do not match its chunks: rebuild")
+    from index.milvus_search import MilvusSearcher
+
+    search = MilvusSearcher(c, coll, len(names_), idf)
+    return Store(loc, version, m, docs, chunks, idf, specs, names_, [], fp.get("sentence_embedder"), vectors,
+                 search=search, dims=tuple(int(dims.get(n, 0)) for n in names_), tables=tables)
