@@ -12,12 +12,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.lawref import BODIES
-from index.textnorm import IDEOGRAPHS, to_simplified
+from index.lawref import _HAN, BODIES
+from index.textnorm import to_simplified
 
 _LEXICON = Path(__file__).with_name("data") / "laws.json"
 
-_HAN = f"[{IDEOGRAPHS}]"
 _SUFFIX = r"(?:[條条]例|公[約约]|[議议]定[書书]|法案|[憲宪]章|[規规][則则]|[辦办]法|通[則则]|[準准][則则]|[規规][約约]|[協协]定|法)"
 _EN_SUFFIX = r"(?:Act|Convention|Directive|Regulation|Charter|Protocol)"
 _STOP = ("依據", "根據", "依照", "依循", "按照", "違反", "觸犯", "適用", "參照", "參考", "我國", "本國", "臺灣", "台灣",
@@ -48,6 +47,7 @@ class _Lexicon:
     patterns: list[tuple[re.Pattern, str]]
     names_re: re.Pattern  # every name, longest first
     by_name: dict[str, str]  # name -> law
+    by_folded: dict[str, str]  # casefolded name -> law
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,7 +67,8 @@ def lexicon() -> _Lexicon:
         patterns += [(re.compile(p), info.name) for p in rec.get("patterns", ())]
     names.sort(key=lambda p: -len(p[0]))
     by_name = dict(reversed(names))
-    return _Lexicon(laws, names, patterns, re.compile("|".join(re.escape(n) for n, _ in names)), by_name)
+    by_folded = {n.casefold(): law for n, law in reversed(names)}
+    return _Lexicon(laws, names, patterns, re.compile("|".join(re.escape(n) for n, _ in names)), by_name, by_folded)
 
 
 def _latin(ch: str) -> bool:
@@ -205,11 +206,15 @@ def names_in(text: str, lex: _Lexicon) -> list[_Cand]:
     # English names: ... Act (of 2022), Executive Order 14110, Regulation (EU) 2016/679, 18 U.S.C. § 2256
     word = r"(?:[A-Z][A-Za-z'’.-]*|of|the|and|on|for|to|in|against)"
     for m in re.finditer(rf"\b[A-Z][A-Za-z'’.-]*(?: {word}){{0,8}} Act(?: of \d{{4}}| \d{{4}})?\b", text):
-        surface = re.sub(r"^(?:The|This|That) ", "", m.group(0))
+        surface = m.group(0)
+        if " the " in surface:  # Under the Online Safety Act 2023: the name starts after 'the'
+            surface = surface[surface.rindex(" the ") + 5:]
+        surface = re.sub(r"^(?:The|This|That|Under|Pursuant|In|By|With|From|See|Compare|Per|As|And|Or|If|When|"
+                         r"While|Since|Because|Although|Both|Neither|Either) (?=[A-Z])", "", surface)
         a = m.end() - len(surface)
         name = re.sub(r"^(?:UK|U\.K\.|US|U\.S\.|EU) ", "", surface)  # UK Online Safety Act 2023 = Online Safety Act 2023
         j = _jurisdiction(surface, text[max(0, a - 20):a]) or ("UK" if re.search(r"Act \d{4}$", name) else "")
-        known = next((law for s_, law in lex.names if s_ == name), None)
+        known = lex.by_folded.get(name.casefold())  # Take It Down Act = TAKE IT DOWN Act
         cands.append(_Cand(a, m.end(), known or name, None if known else LawInfo(name, "", j, _kind_of(name, j))))
     # the United States Code: 47 U.S.C. § 230(c)(1) is section 230 of title 47
     for m in re.finditer(r"\b(\d+) U\.S\.C\.(?= ?§)", text):
@@ -283,13 +288,16 @@ def defined_names(text: str, cands: list[_Cand]) -> list[_Cand]:
         if not short:
             continue
         alias = short.group(1) or short.group(2)
+        ends: set[int] = set()
         for hit in re.finditer(re.escape(alias), text[m.start(1):]):
             a = m.start(1) + hit.start()
             if _latin(alias[0]) and not _bounded(text, a, a + len(alias)):
                 continue
-            out = [x for x in out if not (x.end == a + len(alias) and x.start < a and x.info is not None
-                                          and x.law != c.law)]  # 若同時該當處罰條例 -> 處罰條例
+            ends.add(a + len(alias))
             out.append(_Cand(a, a + len(alias), c.law, c.info))
+        # 若同時該當處罰條例: the defined name, not an unknown longer run ending in it
+        out = [x for x in out if not (x.end in ends and x.info is not None and x.law != c.law
+                                      and x.end - x.start > len(alias))]
     return _resolve_overlaps(out)
 
 

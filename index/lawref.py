@@ -18,8 +18,8 @@ _SP = r"[ \u3000]*"
 _HAN = f"[{IDEOGRAPHS}]"
 # a locator with no law's name before it: 第3條, 第28章, 第2款 (right after an article), Article 17, Art. 6(1), § 2710
 LOCATOR = re.compile(rf"第{_SP}(?:{_N}){_SP}[條条章]|第{_SP}({_N}){_SP}[項项款](?=[「『，。、；：（(\s]|規定|规定|所|之|及|或|與|与|各|前段|後段)"
-                     r"|\b(?:Article|Art\.|[Ss]ection)\s*[0-9]+|§+\s*[0-9]+")
-_EN_LOCATOR = re.compile(r"[ \u3000]*(?:Article|Art\.|[Ss]ection|Sec\.|§+)\s*([0-9]+[a-z]?)((?:\s*\(\s*[0-9a-z]+\s*\))*)")
+                     r"|\b(?:Article|Art\.|[Ss]ection)\s*[0-9]+|§{1,2}\s*[0-9]+")
+_EN_LOCATOR = re.compile(r"[ \u3000]*(?:Article|Art\.|[Ss]ection|Sec\.|§{1,2})\s*([0-9]+[a-z]?)((?:\s*\(\s*[0-9a-z]+\s*\))*)")
 _CHAPTER = re.compile(rf"{_SP}第{_SP}({_N}){_SP}章(?:{_SP}之{_SP}({_N}))?")
 _CHAPTER_TITLE = re.compile(rf"({_HAN}{{1,8}}?)(?={_SP}第{_SP}(?:{_N}){_SP}條)")
 _ARTICLE = re.compile(rf"{_SP}(序言)?{_SP}第{_SP}({_N}){_SP}[條条](?:{_SP}之{_SP}({_N}))?")
@@ -174,8 +174,9 @@ def attach_locator(text: str, c, mentions: list, lex, title: str, infos: dict | 
                                chapter_name=c.extra["chapter_name"], anaphor=False)
         return None
     if c.anaphor and head:
-        if head == "法" and c.extra.get("self") == "本法" and not mentions and title:
-            got = (title, "law")
+        if head == "法" and c.extra.get("self") == "本法" and not mentions and title \
+                and (title in lex.laws or re.fullmatch(rf"{_HAN}{{2,30}}(?:法|條例|规则|規則|辦法|通則|準則)", title)):
+            got = (title, "law")  # a statute's own text: 本法 is the law its title names
         else:
             got = resolve(text, c.start, mentions, {"interpretation": "函釋"}.get(head, head), lex, infos)
         if got is None:
@@ -228,7 +229,7 @@ def date_mentions(text: str, start: int, end: int) -> tuple[tuple[str, str], ...
 _REF_ARTICLE = re.compile(
     rf"(?:第\s*)?({_N})\s*[條条]?\s*(?:之\s*({_N})|-\s*([0-9]+))?"
     rf"(?:\s*第?\s*({_N})\s*[項项])?(?:\s*第?\s*({_N})\s*款)?")
-_EN_ARTICLE = re.compile(r"(?:art(?:icle)?\.?|§+|section|sec\.)\s*([0-9]+)(?:\s*-\s*([0-9]+))?((?:\s*\(\s*[0-9a-z]+\s*\))*)", re.IGNORECASE)
+_EN_ARTICLE = re.compile(r"(?:art(?:icle)?\.?|§{1,2}|section|sec\.)\s*([0-9]+)(?:\s*-\s*([0-9]+))?((?:\s*\(\s*[0-9a-z]+\s*\))*)", re.IGNORECASE)
 _EN_RECITAL = re.compile(r"recital\s*\(?([0-9]+)\)?|序言\s*第?\s*([0-9零〇一二兩三四五六七八九十百千]+)\s*條?", re.IGNORECASE)
 _EN_CHAPTER = re.compile(rf"chapter\s*([0-9]+)(?:\s*-\s*([0-9]+))?|第\s*({_N})\s*章(?:\s*之\s*({_N}))?", re.IGNORECASE)
 
@@ -256,8 +257,10 @@ def parse_reference(text: str, names: dict[str, str]) -> tuple[str | None, dict]
         if len(alias) > len(hit) and alias and alias in folded:
             law, hit = name, alias
     rest = unicodedata.normalize("NFKC", text)
+    after_law = -1  # where the law's name ended (a bare 319-4 counts only right there)
     for alias in sorted({a for a, n in names.items() if n == law}, key=len, reverse=True):
-        rest = _strip_folded(rest, alias)
+        rest, at = _strip_folded(rest, alias)
+        after_law = at if after_law < 0 else after_law
     loc: dict = {}
     if (m := _EN_RECITAL.search(rest)):
         loc["recital"] = number(m.group(1) or m.group(2))
@@ -272,8 +275,7 @@ def parse_reference(text: str, names: dict[str, str]) -> tuple[str | None, dict]
         if "paragraph" in sub and "item" not in sub:  # Art. 3(60): a paragraph, or an EU act's point
             sub["point"] = sub.pop("paragraph")    # the lookup accepts either
         loc.update(sub)
-    elif (m := _REF_ARTICLE.search(rest)) and (any(c in m.group(0) for c in "條条-第之")
-                                                 or (law and m.group(0).strip().isdigit())):
+    elif (m := _best_article(rest, law is not None, after_law)):
         loc["article"] = str(number(m.group(1))) + (f"-{number(m.group(2) or m.group(3))}" if (m.group(2) or m.group(3)) else "")
         if m.group(4):
             loc["paragraph"] = number(m.group(4))
@@ -282,8 +284,24 @@ def parse_reference(text: str, names: dict[str, str]) -> tuple[str | None, dict]
     return law, loc
 
 
-def _strip_folded(text: str, alias: str) -> str:
-    """``text`` without the span whose folded form is ``alias`` (so a law's name does not read as a locator)."""
+def _best_article(rest: str, named: bool, after_law: int) -> re.Match | None:
+    """The article in what a person typed: one written with 第…條 or 條之 wherever it stands; a bare
+    319-4 or 235 only right after the law's name, and never a count, an age, a year or a phone number."""
+    weak = None
+    for m in _REF_ARTICLE.finditer(rest):
+        written = m.group(0)
+        if re.search("[條条]", written) or written.lstrip().startswith("第"):
+            return m
+        follows = rest[m.end():m.end() + 1]
+        if named and weak is None and 0 <= m.start() - after_law <= 2 and re.search(r"\d", written) \
+                and not re.match(r"[\d年歲岁級级個个月日號号%％人件萬万元]", follows):
+            weak = m
+    return weak
+
+
+def _strip_folded(text: str, alias: str) -> tuple[str, int]:
+    """``text`` without the span whose folded form is ``alias`` (so a law's name does not read as a locator),
+    and where that span was (-1 if absent)."""
     folded, origin = [], []
     for i, ch in enumerate(text):
         f = fold_name(ch)
@@ -291,9 +309,9 @@ def _strip_folded(text: str, alias: str) -> str:
         origin.extend([i] * len(f))
     at = "".join(folded).find(alias)
     if at < 0:
-        return text
+        return text, -1
     a, b = origin[at], origin[at + len(alias) - 1] + 1
-    return text[:a] + " " + text[b:]
+    return text[:a] + " " + text[b:], a + 1
 
 
 def key(law: str | None, loc: dict) -> str:

@@ -22,13 +22,14 @@ from index.lawnames import (
     _HAN,
     LawInfo,
     _Cand,
+    _latin,
     _Lexicon,
     defined_names,
     document_names,
     lexicon,
     names_in,
 )
-from index.lawref import LOCATOR, date_mentions
+from index.lawref import LOCATOR, attach_locator, date_mentions
 
 LAWS_VERSION = 1
 # the store's side tables (``index.build``): every law cited, and every citation with its document
@@ -62,9 +63,12 @@ _DEMONSTRATIVE = re.compile(r"(?:該|该|同|上開|上开|上述|前述|前揭)
                             r"|規則|规则|細則|意見|函釋|函释|函(?![數数件授])|法(?![令律規规院人學学官]))"
                             r"|(?:本|該|该|同|前)[條条](?![例文件款項项])|本法(?![令律規规院人])"
                             r"|\b[Tt]he (Act|Convention|Regulation|Directive|Covenant|Treaty|Charter|Order)\b")
+# what may stand right before a bare 第N條 that continues a citation: a word that joins (在第2條, 及第3條)
+# or a verb that cites (增訂第1條之1, 修正第48條, 援引第2款, 持有第2條所界定); not a noun (計畫第4條)
+_JOINERS = "在於于有依及與与和或並并即見见照按至暨同之如另又、中訂订正引明用反定列稱称謂谓述揭據据循查由經经自從从將将把對对就"
 _NOT_LAW_OWNERS = ("校規", "校规", "條款", "条款", "章程", "契約", "契约", "合約", "合约", "協議", "协议", "守則", "守则",
                    "手冊", "手册", "須知", "须知", "要點", "要点", "規章", "规章", "工作規則", "工作规则", "this report")
-_BARE_HEAD = re.compile(r"(議定書|公約)(?=[ \u3000]*第[ \u3000]*[0-9零〇一二兩三四五六七八九十百千]+[ \u3000]*條)")
+_BARE_HEAD = re.compile(r"(議定書|公約)(?=[ \u3000]*第[ \u3000]*[0-9零〇一二兩两三四五六七八九十百千]+[ \u3000]*條)")
 _CHAPTER_NAME = re.compile(r"「([^」\n]{2,20})」(?:章節|章)")
 
 
@@ -87,8 +91,6 @@ def _head_fits(head: str, law: str, info: LawInfo | None, kind: str) -> bool:
 
 def extract(text: str, title: str = "") -> tuple[list[Mention], dict[str, LawInfo]]:
     """The legal citations in ``text``, in order, and the laws they cite (by canonical name)."""
-    from index.lawref import attach_locator
-
     lex = lexicon()
     laws: dict[str, LawInfo] = {}
     names = defined_names(text, document_names(text, names_in(text, lex)))
@@ -115,18 +117,19 @@ def extract(text: str, title: str = "") -> tuple[list[Mention], dict[str, LawInf
     cands = sorted(names + extra, key=lambda c: c.start)
 
     mentions: list[Mention] = []
-    pos = 0
+    pos = scanned = 0  # the end of the last mention; how far bare locators have been looked for
     for c in cands:
         if c.start < pos:
             continue
-        # bare locators between the previous mention and this one
-        mentions += _bare_locators(text, pos, c.start, mentions, lex, infos)
+        # bare locators between the previous mention and this one (each stretch scanned once)
+        mentions += _bare_locators(text, max(pos, scanned), c.start, mentions, lex, infos)
+        scanned = max(scanned, c.start)
         m = attach_locator(text, c, mentions, lex, title, infos)
         if m is None:
             continue
         mentions.append(m)
         pos = m.end
-    mentions += _bare_locators(text, pos, len(text), mentions, lex, infos)
+    mentions += _bare_locators(text, max(pos, scanned), len(text), mentions, lex, infos)
     mentions = _appositions(text, mentions)
     for m in mentions:
         laws.setdefault(m.law, lex.laws.get(m.law) or infos.get(m.law) or _info_for(m))
@@ -158,19 +161,24 @@ def _bare_locators(text: str, a: int, b: int, before: list[Mention], lex: _Lexic
     out: list[Mention] = []
     pos = a
     for m in LOCATOR.finditer(text, a, b):
-        got = match_locator(text, m.start()) if m.group(0).endswith(("條", "章")) else match_en_locator(text, m.start())
-        if m.start() < pos or got is None or got[0] > b:
+        if m.start() < pos:
             continue
-        if m.group(0).endswith(("項", "款")):  # 第2款: of the article just cited
+        if m.group(0).endswith(("項", "项", "款")):  # 第2款: of the article just cited
             prev = next((x for x in reversed([*before, *out]) if x.article and m.start() - x.end < 200), None)
             if prev is None:
                 continue
             end = m.end()
             n = number(m.group(1))
-            sub = {"paragraph": n} if m.group(0).endswith("項") else {"paragraph": prev.paragraph, "item": n}
+            sub = {"paragraph": n} if not m.group(0).endswith("款") else {"paragraph": prev.paragraph, "item": n}
             out.append(Mention(m.start(), end, text[m.start():end], prev.law, prev.kind, article=prev.article,
                                anaphor=True, **sub))
             pos = end
+            continue
+        before_char = text[m.start() - 1] if m.start() else ""
+        if (re.fullmatch(_HAN, before_char) and before_char not in _JOINERS) or _latin(before_char):
+            continue  # 本中心服務流程第4條: an article of a name that was not read as a law's
+        got = match_locator(text, m.start()) if m.group(0).startswith("第") else match_en_locator(text, m.start())
+        if got is None or got[0] > b:
             continue
         if re.fullmatch(r"\s+(?:of\s+(?:the\s+)?)?", text[got[0]:b]) and b < len(text):
             continue  # Article 17 of the …, Art. 6 GDPR: read with the name that follows

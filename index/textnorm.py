@@ -41,6 +41,11 @@ def cn_to_int(s: str) -> int:
     """Convert a Chinese numeral below 10,000 (``三百一十九``) or digits to an int."""
     if s.isdigit():
         return int(s)
+    if len(s) > 1 and not any(ch in _CN_UNITS for ch in s):  # digit by digit: 一零八 = 108, 二〇二四 = 2024
+        try:
+            return int("".join(str(_CN_DIGITS[ch]) for ch in s))
+        except KeyError:
+            raise ValueError(f"not a Chinese numeral: {s!r}") from None
     total, current = 0, 0
     for ch in s:
         if ch in _CN_DIGITS:

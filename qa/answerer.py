@@ -173,7 +173,7 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
         return Answer(question=asked, status="not_found", help=help_passages, terms=terms, reference=reference)
     p, threshold = confidence(ev.features, tuple(e.name for e in index.embedders))
     missing = [c.label for c in ev.missing]
-    if ref is not None and not ref.citations and ref.reference not in missing:
+    if ref is not None and ref.law is not None and not ref.citations and ref.reference not in missing:
         missing.append(ref.reference)  # an article the documents never cite
     if p < threshold or not ev.scored or missing:
         # the closest passages, for a person to judge; menus and link lines help no one

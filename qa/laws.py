@@ -27,8 +27,7 @@ from qa.records import Passage
 from qa.retriever import passage_of
 
 _LOCATOR_FIELDS = ("article", "paragraph", "item", "item_label", "chapter", "recital")
-_JURISDICTIONS = {"TW": "臺灣 Taiwan", "UN": "聯合國 United Nations", "EU": "歐盟 European Union",
-                  "US": "美國 United States", "": "其他 Other"}
+_JURISDICTIONS = ("TW", "UN", "EU", "US", "UK", "CoE", "")  # the order of the Laws view
 
 
 @dataclass(frozen=True)
@@ -109,10 +108,14 @@ def _load(store) -> tuple[list[Law], dict[str, str]]:
         st = None
     with _LOCK:
         if cache_key in _CACHE:
+            if _CACHE[cache_key] is None:
+                raise IndexCorrupt("the store was built before the law finder: run `verbatim index` again")
             return _CACHE[cache_key]
     if st is None:
         st = open_location(location)  # no model is loaded: the law finder reads only the store's records
     if LAWS_TABLE not in st.tables:
+        with _LOCK:  # remembered, so a question naming an article does not reopen the store each time
+            _CACHE[cache_key] = None
         raise IndexCorrupt(f"the store at {st.path} was built before the law finder: run `verbatim index` again")
     chunks_by_source: dict[str, list] = {}
     for c in st.chunks:
@@ -144,7 +147,7 @@ def _load(store) -> tuple[list[Law], dict[str, str]]:
                          for (ch, art, rec_), v in sorted(units.items(), key=lambda kv: _order(kv[0])))
         laws.append(Law(rec["name"], rec.get("en", ""), rec.get("jurisdiction", ""), rec.get("kind", ""),
                         tuple(rec.get("aliases", ())), articles, cs))
-    laws.sort(key=lambda law: (list(_JURISDICTIONS).index(law.jurisdiction) if law.jurisdiction in _JURISDICTIONS
+    laws.sort(key=lambda law: (_JURISDICTIONS.index(law.jurisdiction) if law.jurisdiction in _JURISDICTIONS
                                else 9, -len(law.citations), law.name))
     names: dict[str, str] = {}
     for law in laws:
@@ -191,6 +194,10 @@ def cited(reference: str, store: str | Path | None = None) -> Cited:
         raise InvalidQuestion("give a law or an article, e.g. 刑法第319條之4")
     if len(reference) > 200:
         raise InvalidQuestion("a reference is at most 200 characters")
+    try:
+        reference.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidQuestion("the reference holds characters that are not text (a lone surrogate)") from None
     all_laws, names = _load(store)
     law, loc = parse_reference(reference, names)
     if law is None and not loc:

@@ -97,8 +97,8 @@ class Answer:
             ``nonconsensual_sexual_edit``, or ``guard_error`` when the check
             itself failed and the question was refused to be safe).
         reference: the law and article the question names, written one way
-            (中華民國刑法 第319條之4), when the documents cite it; the
-            passages citing it come first.
+            (中華民國刑法 第319條之4); the passages citing it come first, and
+            an article the documents never cite is listed in ``missing``.
     """
 
     question: str

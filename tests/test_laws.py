@@ -202,3 +202,63 @@ def test_simplified_text_english_anaphora_and_articles_of_things_that_are_not_la
     assert ("Section 10 of the Act", "Online Safety Act 2023", "10", None, None) in got
     assert ("Art. 6(1)(a) GDPR", "一般資料保護規則", "6", 1, "(a)") in got
     assert all("section 5" not in s for s, *_ in got)
+
+
+def test_a_year_an_age_or_a_count_in_a_question_is_not_an_article():
+    from index.lawref import parse_reference
+
+    names = {"刑法": "中華民國刑法"}
+    for q in ("國中3年級學生被合成裸照，刑法第319條之4怎麼處罰？", "刑法在2023年新增的第319條之4規定什麼？",
+              "我的孩子一直被同學騷擾，刑法第319條之4規定什麼？"):
+        assert parse_reference(q, names) == ("中華民國刑法", {"article": "319-4"}), q
+    for q in ("12-17歲的兒少被性剝削怎麼辦？", "iWIN 2023-2024 年的下架件數？", "刑法 1-2年有期徒刑", "0800-000-123"):
+        assert "article" not in parse_reference(q, names)[1], q
+    assert parse_reference("刑法319-4", names) == ("中華民國刑法", {"article": "319-4"})
+
+
+def test_each_citation_is_found_once_and_bare_subparagraphs_follow_their_article():
+    text = "依刑法第1條規定。另第2條亦有規定。該公約亦同。該規則亦同。兒少性剝削條例第2條第1項規定甚詳。其中第3款所稱者。"
+    got = [(m.surface, m.article, m.paragraph, m.item) for m in extract(text)[0]]
+    assert got.count(("第2條", "2", None, None)) == 1
+    assert ("第3款", "2", 1, 3) in got
+    assert extract("§" * 5000)[0] == [] and extract("該法" * 2000)[0] == []
+
+
+def test_an_article_of_something_that_is_no_law_is_not_filed_under_the_last_law():
+    text = "依兒少權法第53條通報。另依學校輔導工作實施計畫第4條辦理；本中心服務流程第4條亦同。"
+    got = [(m.surface, m.law) for m in extract(text)[0]]
+    assert got == [("兒少權法第53條", "兒童及少年福利與權益保障法")]
+    mentions, found = extract("一、本法修正後，第53條之通報時限縮短。", title="113年度兒少保護聯繫會議紀錄")
+    assert mentions == [] and found == {}
+    mentions, _ = extract("本法第 5條規定主管機關。", title="動物保護法")
+    assert [(m.surface, m.law, m.article) for m in mentions] == [("本法第 5條", "動物保護法", "5")]
+
+
+def test_english_names_do_not_take_the_words_before_them():
+    got = {m.law for m in extract("Under the Online Safety Act 2023, platforms act. "
+                                  "In the Take It Down Act, removal is required.")[0]}
+    assert got == {"Online Safety Act 2023", "TAKE IT DOWN Act"}
+
+
+def test_chinese_numerals_written_digit_by_digit():
+    from index.textnorm import cn_to_int
+
+    assert (cn_to_int("一零八"), cn_to_int("九九"), cn_to_int("二〇二四"), cn_to_int("三百十九")) == (108, 99, 2024, 319)
+
+
+def test_odd_references_are_clear_errors(fake_store):
+    with pytest.raises(InvalidQuestion):
+        cited("刑法\ud800第1條", fake_store)
+
+
+def test_a_uk_law_does_not_stop_the_laws_view(tmp_path):
+    from ui.lawview import laws_view
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "uk.txt").write_text("Under the UK Online Safety Act 2023, section 10 sets duties on platforms.\n",
+                                 encoding="utf-8")
+    store = tmp_path / "store"
+    build([docs], store, FAKE)
+    html = laws_view(store, "en")
+    assert "United Kingdom" in html and "Online Safety Act 2023" in html

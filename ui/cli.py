@@ -212,7 +212,7 @@ def cmd_laws(args) -> int:
         c = cited(" ".join(args.reference), store=_store(args))
         if args.json:
             _print_json(asdict(c))
-            return 0 if c.citations else 1
+            return 0 if c.citations else 1 if c.reference else 2
         if not c.reference:
             print(f"error: no law or article could be read in {c.query!r} (e.g. 刑法第319條之4, Art. 3 AI Act)",
                   file=sys.stderr)

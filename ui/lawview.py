@@ -38,6 +38,14 @@ def _group(summary: str, items: list[str], cls: str) -> str:
             f'<ol class="vb-list">{"".join(items)}</ol></details>')
 
 
+def _jurisdiction(code: str, lang: str) -> str:
+    """A jurisdiction's name; a code the page has no words for is shown as it is."""
+    try:
+        return t(lang, "jur_" + code)
+    except KeyError:
+        return code or t(lang, "jur_")
+
+
 def laws_html(laws: list, lang: str) -> str:
     """The whole view for ``qa.laws()``'s records."""
     if not laws:
@@ -50,7 +58,7 @@ def laws_html(laws: list, lang: str) -> str:
                 out.append("</section>")
             jurisdiction = law.jurisdiction
             out.append(f'<section class="vb-laws-jur" data-jurisdiction="{attr(law.jurisdiction)}">'
-                       f'<h3 class="vb-chrome">{chrome(t(lang, "jur_" + law.jurisdiction))}</h3>')
+                       f'<h3 class="vb-chrome">{chrome(_jurisdiction(law.jurisdiction, lang))}</h3>')
         arts = []
         for a in law.articles:
             arts.append(_group(f'{verbatim_html(a.reference)} · {chrome(t(lang, "laws_count", n=len(a.citations)))}',
