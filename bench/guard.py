@@ -15,11 +15,12 @@ figure is recall (share refused); for an allow family, false refusals.
 
 The decision is ``qa.guard.check``'s: the model's score reaches its
 threshold, or the patterns refuse and the score is at least
-``PATTERN_VETO``. The threshold is set on out-of-fold probabilities of a five-fold split that
-keeps each hand-written prompt with the prompts derived from it (new
-phrasings of the kinds of question the corpus has), so that it refuses at
-most ``--max-false-refusal`` of the harmless ones. The leave-a-family-out figures say how it holds on kinds of question
-never seen.
+``PATTERN_VETO``. The threshold is set on out-of-fold probabilities of five
+folds that keep each family whole (``family_threshold``), so that it refuses
+at most ``--max-false-refusal`` of the harmless prompts of kinds it has not
+seen; each left-out family's figure uses a threshold set the same way on the
+other families. The five-fold split that keeps a hand-written prompt with its
+derivatives says how it holds on new phrasings of known kinds.
 
     python bench/guard.py [--json] [--write]
 """
@@ -121,10 +122,25 @@ def threshold_for(prob: np.ndarray, y: np.ndarray, max_false: float) -> float:
     return float(p[min(budget, len(p) - 1)]) + 1e-6 if len(p) else 0.5
 
 
+def family_threshold(X, y: np.ndarray, fams: np.ndarray, C: float, max_false: float) -> float:
+    """The threshold that refuses at most ``max_false`` of the harmless prompts of families the model has
+    not seen: set on out-of-fold probabilities of five folds that keep each family whole (GroupKFold).
+
+    A threshold set on prompts of seen kinds refused up to 40% of an unseen kind of harmless question
+    (look-alikes, victims asking for help); set this way it refuses at most a few percent of any."""
+    oof = np.zeros(len(y))
+    for train, test in GroupKFold(n_splits=5).split(X, y, fams):
+        oof[test] = fit(X[train], y[train], C).predict_proba(X[test])[:, 1]
+    return threshold_for(oof, y, max_false)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--C", type=float, default=4.0)
     ap.add_argument("--max-false-refusal", type=float, default=0.01)
+    ap.add_argument("--threshold-on", choices=("families", "prompts"), default="families",
+                    help="set the threshold on folds that keep families whole (default) or, as before, on the "
+                         "fitted prompts themselves (for comparison)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--write", action="store_true", help=f"write {guard_model.MODEL_PATH.relative_to(ROOT)}")
     a = ap.parse_args(argv)
@@ -135,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     rows, untouched = load_rows()
     y = np.array([r["refuse"] for r in rows], dtype=int)
     fams = np.array([r["family"] for r in rows])
-    rules = np.array([guard.check(r["text"]).refused for r in rows])  # the patterns alone (no model shipped yet
-    #                                                                  or not: check() falls back without vectors)
+    # the patterns alone (guard.check would add the shipped model, fitted on these very rows)
+    rules = np.array([guard.patterns(r["text"]).refused for r in rows])
     report: dict = {"rows": len(rows), "families": {}}
     shipped = {}
     for kind, use_vectors in (("full", True), ("text", False)):
@@ -148,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         for fam in sorted(set(fams)):
             test = fams == fam
             m = fit(X[~test], y[~test], a.C)
-            t = threshold_for(m.predict_proba(X[~test])[:, 1], y[~test], a.max_false_refusal)
+            t = (family_threshold(X[~test], y[~test], fams[~test], a.C, a.max_false_refusal)
+                 if a.threshold_on == "families"
+                 else threshold_for(m.predict_proba(X[~test])[:, 1], y[~test], a.max_false_refusal))
             p = m.predict_proba(X[test])[:, 1]
             oof[test] = p
             label = "refuse" if y[test].mean() > 0.5 else "allow"
@@ -161,13 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         for train, test in GroupKFold(n_splits=5).split(X, y, bases):
             oof5[test] = fit(X[train], y[train], a.C).predict_proba(X[test])[:, 1]
         m = fit(X, y, a.C)
-        threshold = threshold_for(oof5, y, a.max_false_refusal)
+        threshold = (family_threshold(X, y, fams, a.C, a.max_false_refusal) if a.threshold_on == "families"
+                     else threshold_for(oof5, y, a.max_false_refusal))
         report[f"{kind}_five_fold"] = {
             "recall": round(float(decide(oof5, threshold, rules)[y == 1].mean()), 4),
             "false_refusals": round(float(decide(oof5, threshold, rules)[y == 0].mean()), 4)}
         pu = m.predict_proba(Xu)[:, 1]
         yu = np.array([r["refuse"] for r in untouched], dtype=int)
-        rule = np.array([guard.check(r["text"]).refused for r in untouched])
+        rule = np.array([guard.patterns(r["text"]).refused for r in untouched])
         both = decide(pu, threshold, rule)
         report["families"][kind] = per_family
         report[f"{kind}_untouched"] = {

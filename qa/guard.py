@@ -755,6 +755,11 @@ _ANCHORS = (
 _LONG = 4000
 
 
+def patterns(question: str) -> GuardVerdict:
+    """The hand-written patterns' verdict alone, without the learned model (for measuring the model)."""
+    return _check(question)
+
+
 def _check(question: str) -> GuardVerdict:
     folded, cased = _normalize(question.translate(_HOMOGLYPHS))
     if len(folded) <= _LONG:
