@@ -262,3 +262,16 @@ def test_a_uk_law_does_not_stop_the_laws_view(tmp_path):
     build([docs], store, FAKE)
     html = laws_view(store, "en")
     assert "United Kingdom" in html and "Online Safety Act 2023" in html
+
+
+def test_the_laws_view_lists_a_bounded_number_of_citations_per_article(tmp_path):
+    from ui.lawview import SHOWN, laws_view
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "many.txt").write_text("".join(f"第{i}段：依刑法第10條規定辦理。\n\n" for i in range(SHOWN + 5)), encoding="utf-8")
+    store = tmp_path / "store"
+    build([docs], store, FAKE)
+    html = laws_view(store, "zh-TW")
+    assert html.count('class="vb-item vb-law-cite"') == SHOWN
+    assert "另有 5 處引用未列出" in html and "verbatim laws 中華民國刑法 第10條" in html

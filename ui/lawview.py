@@ -33,9 +33,18 @@ def _citation_item(c, lang: str) -> str:
             f'<div class="vb-actions">{_open_button(c.source, c.start, c.end, lang)}</div></li>')
 
 
-def _group(summary: str, items: list[str], cls: str) -> str:
-    return (f'<details class="{cls}"><summary class="vb-chrome">{summary}</summary>'
-            f'<ol class="vb-list">{"".join(items)}</ol></details>')
+# citations shown under one article (or under a law's name-only mentions); the rest are counted, and
+# `verbatim laws REFERENCE` or qa.cited() lists them all. Keeps the page small on a large corpus.
+SHOWN = 12
+
+
+def _group(summary: str, citations: list, lang: str, reference: str) -> str:
+    items = "".join(_citation_item(c, lang) for c in citations[:SHOWN])
+    more = len(citations) - SHOWN
+    rest = (f'<p class="vb-chrome vb-law-more">{chrome(t(lang, "laws_more", n=more, ref=reference))}</p>'
+            if more > 0 else "")
+    return (f'<details class="vb-law-article"><summary class="vb-chrome">{summary}</summary>'
+            f'<ol class="vb-list">{items}</ol>{rest}</details>')
 
 
 def _jurisdiction(code: str, lang: str) -> str:
@@ -62,11 +71,11 @@ def laws_html(laws: list, lang: str) -> str:
         arts = []
         for a in law.articles:
             arts.append(_group(f'{verbatim_html(a.reference)} · {chrome(t(lang, "laws_count", n=len(a.citations)))}',
-                               [_citation_item(c, lang) for c in a.citations], "vb-law-article"))
+                               list(a.citations), lang, f"{law.name} {a.reference}"))
         plain = [c for c in law.citations if not (c.article or c.chapter or c.recital is not None)]
         if plain:
             arts.append(_group(f'{chrome(t(lang, "laws_name_only"))} · {chrome(t(lang, "laws_count", n=len(plain)))}',
-                               [_citation_item(c, lang) for c in plain], "vb-law-article"))
+                               plain, lang, law.name))
         en = f' <span class="vb-law-en">{verbatim_html(law.en)}</span>' if law.en else ""
         summary = (f'<span class="vb-law-name">{verbatim_html(law.name)}</span>{en} · '
                    f'{chrome(t(lang, "laws_count", n=len(law.citations)))}')
