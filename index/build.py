@@ -367,26 +367,22 @@ def build(
 
             milvus_build.write_version(location, settings, fingerprint, state, docs, chunks, text_sha, dense,
                                        sentence_parts, report.skipped, tables, progress, bm25=bm25)
-            if progress:
-                progress("write", 1, 1)
-            report.documents, report.chunks = len(docs), len(chunks)
-            report.chars = sum(len(d.text) for d in docs)
-            report.seconds = time.monotonic() - t0
-            return report
-        previous = None
-        with contextlib.suppress(IndexCorrupt):  # a damaged pointer must not block the rebuild
-            previous = current_version(store_dir)
-        vdir = store_dir / f"v-{time.time_ns()}"
-        vdir.mkdir(parents=True)
-        try:
-            write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, dense, sentence_parts,
-                          report.skipped, previous=previous[0].name if previous else None, tables=tables, bm25=bm25)
-            swap_in(store_dir, vdir)
-        except BaseException:
-            shutil.rmtree(vdir, ignore_errors=True)
-            raise
-        # keep the previous version too: a reader may still be opening it
-        remove_old_versions(store_dir, keep={vdir.name, previous[0].name if previous else ""})
+        else:
+            previous = None
+            with contextlib.suppress(IndexCorrupt):  # a damaged pointer must not block the rebuild
+                previous = current_version(store_dir)
+            vdir = store_dir / f"v-{time.time_ns()}"
+            vdir.mkdir(parents=True)
+            try:
+                write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, dense, sentence_parts,
+                              report.skipped, previous=previous[0].name if previous else None, tables=tables,
+                              bm25=bm25)
+                swap_in(store_dir, vdir)
+            except BaseException:
+                shutil.rmtree(vdir, ignore_errors=True)
+                raise
+            # keep the previous version too: a reader may still be opening it
+            remove_old_versions(store_dir, keep={vdir.name, previous[0].name if previous else ""})
         if progress:
             progress("write", 1, 1)
     report.documents, report.chunks = len(docs), len(chunks)
