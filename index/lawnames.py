@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.lawref import _HAN, BODIES
+from index.lawref import _HAN, ARTICLE_NUMBER, BODIES
 from index.textnorm import to_simplified
 
 _LEXICON = Path(__file__).with_name("data") / "laws.json"
@@ -119,7 +119,7 @@ class _Cand:
 _LEAD = "惟若須雖但則故亦又均皆仍尚已應得縱即乃係不該同本此各"
 
 
-_ARTICLE_AHEAD = re.compile(r"第[ \u3000]*[0-9零〇一二兩两三四五六七八九十百千]+[ \u3000]*[條条章]")
+_ARTICLE_AHEAD = re.compile(rf"{ARTICLE_NUMBER}[條条章]")
 _NAME_BEHIND = re.compile(rf"({_HAN}{{2,30}}?{_SUFFIX})\Z")
 
 

@@ -11,17 +11,18 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from index.textnorm import IDEOGRAPHS, cn_to_int, to_simplified
+from index.textnorm import CN_NUM, IDEOGRAPHS, cn_to_int, to_simplified
 
-_N = r"[0-9]+|[零〇一二兩两三四五六七八九十百千]+"
+_N = rf"[0-9]+|[{CN_NUM}]+"  # an article's number, in digits or Chinese
 _SP = r"[ \u3000]*"
+ARTICLE_NUMBER = rf"第{_SP}(?:{_N}){_SP}"  # 第 319 , 第三百十九 (before 條, 章, 項 ...)
 _HAN = f"[{IDEOGRAPHS}]"
 # a locator with no law's name before it: 第3條, 第28章, 第2款 (right after an article), Article 17, Art. 6(1), § 2710
-LOCATOR = re.compile(rf"第{_SP}(?:{_N}){_SP}[條条章]|第{_SP}({_N}){_SP}[項项款](?=[「『，。、；：（(\s]|規定|规定|所|之|及|或|與|与|各|前段|後段)"
+LOCATOR = re.compile(rf"{ARTICLE_NUMBER}[條条章]|第{_SP}({_N}){_SP}[項项款](?=[「『，。、；：（(\s]|規定|规定|所|之|及|或|與|与|各|前段|後段)"
                      r"|\b(?:Article|Art\.|[Ss]ection)\s*[0-9]+|§{1,2}\s*[0-9]+")
 _EN_LOCATOR = re.compile(r"[ \u3000]*(?:Article|Art\.|[Ss]ection|Sec\.|§{1,2})\s*([0-9]+[a-z]?)((?:\s*\(\s*[0-9a-z]+\s*\))*)")
 _CHAPTER = re.compile(rf"{_SP}第{_SP}({_N}){_SP}章(?:{_SP}之{_SP}({_N}))?")
-_CHAPTER_TITLE = re.compile(rf"({_HAN}{{1,8}}?)(?={_SP}第{_SP}(?:{_N}){_SP}條)")
+_CHAPTER_TITLE = re.compile(rf"({_HAN}{{1,8}}?)(?={_SP}{ARTICLE_NUMBER}條)")
 _ARTICLE = re.compile(rf"{_SP}(序言)?{_SP}第{_SP}({_N}){_SP}[條条](?:{_SP}之{_SP}({_N}))?")
 _PARAGRAPH = re.compile(rf"{_SP}第{_SP}({_N}){_SP}[項项]")
 _ITEM = re.compile(rf"{_SP}(?:第{_SP}({_N})|第?{_SP}[（(]{_SP}([a-zA-Z]){_SP}[)）]){_SP}款?")
@@ -230,7 +231,7 @@ _REF_ARTICLE = re.compile(
     rf"(?:第\s*)?({_N})\s*[條条]?\s*(?:之\s*({_N})|-\s*([0-9]+))?"
     rf"(?:\s*第?\s*({_N})\s*[項项])?(?:\s*第?\s*({_N})\s*款)?")
 _EN_ARTICLE = re.compile(r"(?:art(?:icle)?\.?|§{1,2}|section|sec\.)\s*([0-9]+)(?:\s*-\s*([0-9]+))?((?:\s*\(\s*[0-9a-z]+\s*\))*)", re.IGNORECASE)
-_EN_RECITAL = re.compile(r"recital\s*\(?([0-9]+)\)?|序言\s*第?\s*([0-9零〇一二兩三四五六七八九十百千]+)\s*條?", re.IGNORECASE)
+_EN_RECITAL = re.compile(rf"recital\s*\(?([0-9]+)\)?|序言\s*第?\s*({_N})\s*條?", re.IGNORECASE)
 _EN_CHAPTER = re.compile(rf"chapter\s*([0-9]+)(?:\s*-\s*([0-9]+))?|第\s*({_N})\s*章(?:\s*之\s*({_N}))?", re.IGNORECASE)
 
 
@@ -242,7 +243,7 @@ def fold_name(s: str) -> str:
 
 
 # a question that names a locator at all (the law finder is consulted only then)
-HAS_LOCATOR = re.compile(rf"第\s*(?:{_N})\s*[條条章]|\b[Aa]rt(?:icle)?\.?\s*[0-9]|§|[Rr]ecital|序言|[0-9]+\s*(?:之|-)\s*[0-9]+")
+HAS_LOCATOR = re.compile(rf"{ARTICLE_NUMBER}[條条章]|\b[Aa]rt(?:icle)?\.?\s*[0-9]|§|[Rr]ecital|序言|[0-9]+\s*(?:之|-)\s*[0-9]+")
 
 
 def parse_reference(text: str, names: dict[str, str]) -> tuple[str | None, dict]:
@@ -251,16 +252,20 @@ def parse_reference(text: str, names: dict[str, str]) -> tuple[str | None, dict]
     ``names`` maps ``fold_name(alias)`` to the law's canonical name, for every
     law and alias known (the lexicon's and the store's).
     """
-    folded = fold_name(text)
+    rest = unicodedata.normalize("NFKC", text)
+    # folded one character at a time, so a name found in the folded text maps back to its span
+    parts = [fold_name(ch) for ch in rest]
+    origin = [i for i, f in enumerate(parts) for _ in f]
+    folded = "".join(parts)
     law, hit = None, ""
     for alias, name in names.items():
         if len(alias) > len(hit) and alias and alias in folded:
             law, hit = name, alias
-    rest = unicodedata.normalize("NFKC", text)
     after_law = -1  # where the law's name ended (a bare 319-4 counts only right there)
-    for alias in sorted({a for a, n in names.items() if n == law}, key=len, reverse=True):
-        rest, at = _strip_folded(rest, alias)
-        after_law = at if after_law < 0 else after_law
+    if hit:  # the law's name is not read as a locator
+        at = folded.find(hit)
+        a, b = origin[at], origin[at + len(hit) - 1] + 1
+        rest, after_law = rest[:a] + " " + rest[b:], a + 1
     loc: dict = {}
     if (m := _EN_RECITAL.search(rest)):
         loc["recital"] = number(m.group(1) or m.group(2))
@@ -297,21 +302,6 @@ def _best_article(rest: str, named: bool, after_law: int) -> re.Match | None:
                 and not re.match(r"[\d年歲岁級级個个月日號号%％人件萬万元]", follows):
             weak = m
     return weak
-
-
-def _strip_folded(text: str, alias: str) -> tuple[str, int]:
-    """``text`` without the span whose folded form is ``alias`` (so a law's name does not read as a locator),
-    and where that span was (-1 if absent)."""
-    folded, origin = [], []
-    for i, ch in enumerate(text):
-        f = fold_name(ch)
-        folded.append(f)
-        origin.extend([i] * len(f))
-    at = "".join(folded).find(alias)
-    if at < 0:
-        return text, -1
-    a, b = origin[at], origin[at + len(alias) - 1] + 1
-    return text[:a] + " " + text[b:], a + 1
 
 
 def key(law: str | None, loc: dict) -> str:

@@ -15,6 +15,7 @@ article follows its name (某某法第3條). Locator grammar and numerals are in
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, replace
 
@@ -29,7 +30,7 @@ from index.lawnames import (
     lexicon,
     names_in,
 )
-from index.lawref import LOCATOR, attach_locator, date_mentions
+from index.lawref import ARTICLE_NUMBER, LOCATOR, attach_locator, date_mentions
 
 LAWS_VERSION = 1
 # the store's side tables (``index.build``): every law cited, and every citation with its document
@@ -68,7 +69,7 @@ _DEMONSTRATIVE = re.compile(r"(?:該|该|同|上開|上开|上述|前述|前揭)
 _JOINERS = "在於于有依及與与和或並并即見见照按至暨同之如另又、中訂订正引明用反定列稱称謂谓述揭據据循查由經经自從从將将把對对就"
 _NOT_LAW_OWNERS = ("校規", "校规", "條款", "条款", "章程", "契約", "契约", "合約", "合约", "協議", "协议", "守則", "守则",
                    "手冊", "手册", "須知", "须知", "要點", "要点", "規章", "规章", "工作規則", "工作规则", "this report")
-_BARE_HEAD = re.compile(r"(議定書|公約)(?=[ \u3000]*第[ \u3000]*[0-9零〇一二兩两三四五六七八九十百千]+[ \u3000]*條)")
+_BARE_HEAD = re.compile(rf"(議定書|公約)(?=[ \u3000]*{ARTICLE_NUMBER}條)")
 _CHAPTER_NAME = re.compile(r"「([^」\n]{2,20})」(?:章節|章)")
 
 
@@ -95,10 +96,11 @@ def extract(text: str, title: str = "") -> tuple[list[Mention], dict[str, LawInf
     laws: dict[str, LawInfo] = {}
     names = defined_names(text, document_names(text, names_in(text, lex)))
     infos: dict[str, LawInfo] = {c.law: c.info for c in names if c.info is not None}
-    taken = [(c.start, c.end) for c in names]
+    starts = [c.start for c in names]  # sorted and apart (names_in resolved their overlaps)
 
     def free(a: int, b: int) -> bool:
-        return all(b <= s or a >= e for s, e in taken)
+        i = bisect.bisect_right(starts, a) - 1
+        return (i < 0 or names[i].end <= a) and (i + 1 >= len(names) or names[i + 1].start >= b)
 
     # context references: 該法, 本條, 議定書第3條, a bare 第N條, 「…」章節
     extra: list[_Cand] = []

@@ -28,13 +28,13 @@ CJK_TEXT = re.compile("[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "兩": 2, "两": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_NUM = "零〇一二兩两三四五六七八九十百千"
+CN_NUM = "零〇一二兩两三四五六七八九十百千"  # the characters of a Chinese numeral
 
 # 第 + numeral + a legal unit (article, paragraph, subparagraph, chapter...),
 # and the "之N" that follows an article number (第319條之4).
 _UNITS = "条项款目章节编号点"  # folded (Simplified) forms of 條項款目章節編號點
-_ARTICLE_RE = re.compile(rf"第\s*([{_CN_NUM}]+|\d+)\s*([{_UNITS}])")
-_ZHI_RE = re.compile(rf"(?<=条)\s*之\s*([{_CN_NUM}]+|\d+)")
+_ARTICLE_RE = re.compile(rf"第\s*([{CN_NUM}]+|\d+)\s*([{_UNITS}])")
+_ZHI_RE = re.compile(rf"(?<=条)\s*之\s*([{CN_NUM}]+|\d+)")
 
 
 def cn_to_int(s: str) -> int:

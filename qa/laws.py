@@ -16,7 +16,6 @@ import bisect
 import re
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from index.backend import current_marker, location_key, open_location, parse_location
 from index.errors import IndexCorrupt, InvalidQuestion
@@ -169,8 +168,11 @@ def _order(unit: tuple) -> tuple:
     return (0 if art else 1 if ch else 2, num(art) if art else num(ch) if ch else [rec or 0])
 
 
-def laws(store: str | Path | None = None) -> list[Law]:
+def laws(store=None) -> list[Law]:
     """Every law the documents cite, grouped by jurisdiction (TW, UN, EU, US), most cited first.
+
+    ``store``: a location (a folder, ``milvus://…``; default ``$VERBATIM_STORE``) or an opened
+    ``index.store.Store``, whose tables are read without opening it again.
 
     Raises:
         IndexNotFound, IndexCorrupt: the store cannot be used (or was built before the law finder).
@@ -178,7 +180,7 @@ def laws(store: str | Path | None = None) -> list[Law]:
     return list(_load(store)[0])
 
 
-def cited(reference: str, store: str | Path | None = None) -> Cited:
+def cited(reference: str, store=None) -> Cited:
     """The citations of one reference, however it is written.
 
     ``reference`` names a law, an article of one, or both: 刑法第319條之4,

@@ -149,7 +149,7 @@ def build_demo(store: str | Path | None = None, settings: ServeSettings | None =
                                                label=t(lang0, "filter_label"), info=t(lang0, "filter_info"),
                                                show_label=False, elem_id="vb-sources")
                 with gr.Accordion(t(lang0, "laws_title"), open=False, elem_id="vb-laws-acc") as laws_acc:
-                    laws_box = gr.HTML(laws_view(store, lang0), elem_id="vb-laws", js_on_load=None)
+                    laws_box = gr.HTML(laws_view(index.store, lang0), elem_id="vb-laws", js_on_load=None)
                 with gr.Accordion(t(lang0, "about_title"), open=False, elem_id="vb-about-acc") as about_acc:
                     about_box = gr.HTML(about(index, lang0), elem_id="vb-about", js_on_load=None)
         open_box = gr.Textbox(visible="hidden", elem_id="vb-open-key", show_label=False, container=False)
@@ -173,7 +173,7 @@ def build_demo(store: str | Path | None = None, settings: ServeSettings | None =
                           viewer_acc, viewer, filter_acc, sources, about_acc, about_box,
                           ex_heads["teacher"], ex_heads["social"], lang] + [b for b, _, _ in ex_buttons]
         lang.change(ui_switch, inputs=[lang, answers, doc_key], outputs=chrome_outputs, queue=False, **private)
-        lang.change(lambda lg: (gr.Accordion(label=t(norm_lang(lg), "laws_title")), laws_view(store, norm_lang(lg))),
+        lang.change(lambda lg: (gr.Accordion(label=t(norm_lang(lg), "laws_title")), laws_view(idx().store, norm_lang(lg))),
                     inputs=[lang], outputs=[laws_acc, laws_box], queue=False, **private)
         demo.load(ui_lang_from_url, outputs=[lang], queue=False, **private)
 

@@ -7,7 +7,6 @@ Native ``<details>`` elements open and close in the browser: no round trip, no s
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 
 from index.errors import VerbatimError
 from ui.render import (
@@ -85,8 +84,9 @@ def laws_html(laws: list, lang: str) -> str:
     return "".join(out)
 
 
-def laws_view(store: str | Path, lang: str) -> str:
-    """The view for the store's laws; a store built before the law finder says so instead."""
+def laws_view(store, lang: str) -> str:
+    """The view for the store's laws (a location, or the ``Store`` the app already opened, which is
+    not opened again); a store built before the law finder says so instead."""
     from qa.laws import laws
 
     try:
