@@ -172,9 +172,12 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
     if ev is None:
         return Answer(question=asked, status="not_found", help=help_passages, terms=terms, reference=reference)
     p, threshold = confidence(ev.features, tuple(e.name for e in index.embedders))
-    missing = [c.label for c in ev.missing]
-    if ref is not None and ref.law is not None and not ref.citations and ref.reference not in missing:
-        missing.append(ref.reference)  # an article the documents never cite
+    # an article of a named law is judged by the law finder, which knows whose article a text cites
+    # (the question's article constraint only sees whether 第N條 is written anywhere)
+    by_law = ref is not None and ref.law is not None
+    missing = [c.label for c in ev.missing if not (by_law and c.kind == "article")]
+    if by_law and not ref.citations:
+        missing.append(ref.reference)
     if p < threshold or not ev.scored or missing:
         # the closest passages, for a person to judge; menus and link lines help no one
         closest = [ps for ps in ev.passages if ps.kind not in BOILERPLATE]

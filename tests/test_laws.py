@@ -188,6 +188,7 @@ def test_a_question_naming_an_article_puts_its_citing_passage_first(fake_store):
     assert a.passages[0].chunk_id == citing
     b = answer_with(index, "憲法第8條怎麼說？")
     assert b.status == "not_found" and "中華民國憲法 第8條" in b.missing
+    assert answer_with(index, "刑法第99條規定什麼？").missing == ["中華民國刑法 第99條"]  # reported once
 
 
 def test_simplified_text_english_anaphora_and_articles_of_things_that_are_not_laws():
