@@ -4,11 +4,11 @@ Every answerable question of the named seed sets (``tests/eval/NAME.jsonl``,
 asked of the seed store) and a sample of DRCD dev (asked of the DRCD store)
 goes through the normal retrieval; every sentence of its top passages gets
 the features of ``qa.extract.sentence_features`` and the label "holds a gold
-span" (white space ignored, as ``qa.evaluate`` counts a hit). The model is a
-pairwise ranker: scikit-learn's logistic regression on the differences
-between a gold sentence and each other sentence of the same question, every
-question weighing the same within its group and every group (question set,
-DRCD) the same, so the many DRCD questions do not drown the teachers'.
+span" (white space ignored, as ``qa.evaluate`` counts a hit). The model is
+listwise (``fit``): a softmax over each question's sentences, the gold ones'
+share maximised, every question weighing the same within its group and every
+group (question set, DRCD) the same, so the many DRCD questions do not drown
+the teachers'.
 
 The merge margin of ``qa.extract.assemble`` is on the model's scale, so it is
 chosen here too: the one that gives the best quote@1 (the first assembled
@@ -36,9 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
-from sklearn.preprocessing import StandardScaler
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -108,23 +106,6 @@ def quote_length(questions: list[Question], w: np.ndarray, margin: float) -> flo
     return float(np.mean([len(first_quote(qu, w, margin)) for qu in questions]))
 
 
-def pairs(questions: list[Question], max_neg: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(gold minus other sentence, sample weight): every question and every group weighing the same."""
-    rng = np.random.default_rng(seed)
-    groups = sorted({qu.group for qu in questions})
-    usable = [qu for qu in questions if qu.label.any() and (~qu.label).any()]
-    per_group = {g: sum(1 for qu in usable if qu.group == g) for g in groups}
-    diffs, weights = [], []
-    for qu in usable:
-        pos, neg = np.flatnonzero(qu.label), np.flatnonzero(~qu.label)
-        if len(neg) > max_neg:
-            neg = rng.choice(neg, max_neg, replace=False)
-        d = (qu.X[pos][:, None, :] - qu.X[neg][None, :, :]).reshape(-1, qu.X.shape[1])
-        diffs.append(d)
-        weights.append(np.full(len(d), 1.0 / (len(d) * per_group[qu.group] * len(groups))))
-    return np.concatenate(diffs), np.concatenate(weights)
-
-
 def fit(questions: list[Question], C: float) -> np.ndarray:
     """Weights of ``FEATURES`` on the raw scale: a listwise model (softmax over each question's
     sentences, the gold ones' share maximised; what decides the first quote), L2 strength ``1/C``
@@ -155,18 +136,6 @@ def fit(questions: list[Question], C: float) -> np.ndarray:
 
     res = minimize(loss, np.zeros(len(scale)), jac=True, method="L-BFGS-B")
     return res.x / scale
-
-
-def fit_pairwise(questions: list[Question], C: float) -> np.ndarray:
-    """Weights of ``FEATURES`` on the raw scale (a linear score: no intercept)."""
-    D, sw = pairs(questions)
-    scale = np.concatenate([qu.X for qu in questions]).std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    Z = np.concatenate([D, -D]) / scale
-    y = np.concatenate([np.ones(len(D)), np.zeros(len(D))])
-    model = LogisticRegression(C=C, fit_intercept=False, max_iter=5000)
-    model.fit(Z, y, sample_weight=np.concatenate([sw, sw]) * len(y))
-    return model.coef_[0] / scale
 
 
 def score(questions: list[Question], w: np.ndarray, margin: float) -> dict[str, float]:

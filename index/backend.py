@@ -135,9 +135,6 @@ class Searcher(Protocol):
     def dense_scores(self, i: int, vector: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Inner product of ``vector`` with the embedder-``i`` vector of each chunk in ``ids``."""
 
-    def idf_of(self, toks: list[str]) -> dict[str, float]:
-        """idf of each token (0 for a token the store never saw)."""
-
     def propose(self, query: LexQuery, k: int, dense: list[tuple[int, np.ndarray, int]]):
         """``lexical_top(query, k)`` (skipped when ``k`` is 0) and ``dense_top(i, v, k)`` of each
         (i, v, k) in ``dense``: ((ids, scores), [ids, ...]). A backend may ask them at once."""
@@ -211,9 +208,6 @@ class LocalSearcher(Sequential):
 
     def dense_scores(self, i, vector, ids):
         return self.dense[i].reconstruct_batch(np.asarray(ids, dtype=np.int64)) @ vector
-
-    def idf_of(self, toks):
-        return self.bm25.idf_of(toks)
 
 
 def open_location(location: Location):

@@ -366,7 +366,7 @@ def build(
             from index import milvus_build
 
             milvus_build.write_version(location, settings, fingerprint, state, docs, chunks, text_sha, dense,
-                                       sentence_parts, report.skipped, tables, progress, bm25=bm25)
+                                       sentence_parts, report.skipped, bm25, tables, progress)
         else:
             previous = None
             with contextlib.suppress(IndexCorrupt):  # a damaged pointer must not block the rebuild
@@ -374,9 +374,8 @@ def build(
             vdir = store_dir / f"v-{time.time_ns()}"
             vdir.mkdir(parents=True)
             try:
-                write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, dense, sentence_parts,
-                              report.skipped, previous=previous[0].name if previous else None, tables=tables,
-                              bm25=bm25)
+                write_version(vdir, fingerprint, state, docs, chunks, text_sha, dense, sentence_parts,
+                              report.skipped, bm25, previous=previous[0].name if previous else None, tables=tables)
                 swap_in(store_dir, vdir)
             except BaseException:
                 shutil.rmtree(vdir, ignore_errors=True)

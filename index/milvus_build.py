@@ -23,7 +23,6 @@ from index.milvus_store import (
     insert_chunks,
     names,
     new_version,
-    npy_bytes,
     put_bytes,
     put_stream,
     read_current,
@@ -57,8 +56,7 @@ def current_manifest(loc: MilvusLocation) -> dict | None:
 
 
 def write_version(loc: MilvusLocation, settings, fingerprint, state, docs, chunks, text_sha, matrices,
-                  sentences, skipped, tables: dict[str, list[dict]] | None = None, progress=None,
-                  bm25: BM25 | None = None) -> str:
+                  sentences, skipped, bm25: BM25, tables: dict[str, list[dict]] | None = None, progress=None) -> str:
     """Write a new version's collections, check them, then swap the pointer to it. Returns the version.
 
     On any failure the new collections are dropped and the pointer is left as it was.
@@ -74,11 +72,8 @@ def write_version(loc: MilvusLocation, settings, fingerprint, state, docs, chunk
         _create_tables(c, tcoll)
         checksums = {DOCS: put_bytes(c, tcoll, DOCS, docs_bytes(docs)),
                      CHUNKS: put_stream(c, tcoll, CHUNKS, chunk_lines(chunks, text_sha))}
-        bm25 = bm25 or BM25.build([t for _, t in chunks], k1=settings.k1, b=settings.b)
         checksums["idf"] = put_bytes(c, tcoll, "idf", idf_bytes(bm25))
-        if isinstance(sentences, np.ndarray):
-            checksums[SENTENCES] = put_bytes(c, tcoll, SENTENCES, npy_bytes(sentences))
-        elif sentences is not None:  # the bytes of sentences.npy as a stream of parts
+        if sentences is not None:  # the bytes of sentences.npy as a stream of parts
             checksums[SENTENCES] = put_stream(c, tcoll, SENTENCES, sentences)
         for name, records in (tables or {}).items():
             table_file(name)  # checks the name

@@ -15,7 +15,7 @@ import numpy as np
 
 from index.backend import LexQuery
 from index.errors import IndexCorrupt
-from index.lexical import BM25, term_hash
+from index.lexical import term_hash
 from index.milvus_store import _MAX_TERM, MAX_K
 
 
@@ -41,8 +41,8 @@ class MilvusSearcher:
 
     POOL = 4
 
-    def __init__(self, c, coll: str, n_dense: int, idf: BM25):
-        self.c, self.coll, self.n_dense, self.idf = c, coll, n_dense, idf
+    def __init__(self, c, coll: str, n_dense: int):
+        self.c, self.coll, self.n_dense = c, coll, n_dense
         self._pool = ThreadPoolExecutor(self.POOL, thread_name_prefix="milvus-search")
 
     def propose(self, query, k, dense):
@@ -112,6 +112,3 @@ class MilvusSearcher:
         if found != len(set(ids.tolist())):
             raise IndexCorrupt(f"{self.coll} is missing chunk rows: rebuild with `verbatim index`")
         return out
-
-    def idf_of(self, toks):
-        return self.idf.idf_of(toks)

@@ -200,12 +200,6 @@ def get_bytes(c, coll: str, name: str, info: dict | None, where: str) -> bytes:
     return data
 
 
-def npy_bytes(a: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, a, allow_pickle=False)
-    return buf.getvalue()
-
-
 def idf_bytes(bm25: BM25) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, terms=bm25.terms, idf=bm25.idf, params=np.array([bm25.n_docs, bm25.k1, bm25.b]))
@@ -364,6 +358,6 @@ def open_milvus_store(loc: MilvusLocation):
         raise IndexCorrupt(f"the chunk rows of {loc} ({version}) do not match its chunks: rebuild")
     from index.milvus_search import MilvusSearcher
 
-    search = MilvusSearcher(c, coll, len(names_), idf)
+    search = MilvusSearcher(c, coll, len(names_))
     return Store(loc, version, m, docs, chunks, idf, specs, names_, [], fp.get("sentence_embedder"), vectors,
                  search=search, dims=tuple(int(dims.get(n, 0)) for n in names_), tables=tables)

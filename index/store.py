@@ -48,10 +48,8 @@ from index.errors import IndexCorrupt, IndexLocked, IndexNotFound
 from index.laws import LAWS_VERSION
 from index.lexical import BM25
 from index.storerecords import (  # noqa: F401 - re-exported: the store's record formats
-    TABLE_NAME,
     DocRecord,
     chunk_lines,
-    chunks_bytes,
     docs_bytes,
     dump_records,
     parse_chunks,
@@ -317,29 +315,24 @@ def make_faiss(kind: str, dim: int, vectors: np.ndarray):
     return index
 
 
-def write_version(vdir, settings, fingerprint, state, docs, chunks, text_sha, dense, sentences,
-                  skipped: list[tuple[str, str]], previous: str | None = None,
-                  tables: dict[str, list[dict]] | None = None, bm25: BM25 | None = None) -> None:
+def write_version(vdir, fingerprint, state, docs, chunks, text_sha, dense, sentences, skipped: list[tuple[str, str]],
+                  bm25: BM25, previous: str | None = None, tables: dict[str, list[dict]] | None = None) -> None:
     """Write every file of a version into ``vdir`` (fsynced), the manifest last, with their checksums.
 
-    ``dense``: one FAISS index (or matrix) per embedder; ``sentences``: the sentence vectors (a
-    matrix, or the bytes of ``sentences.npy`` as an iterable of parts); ``bm25``: the chunks' BM25 if built;
-    ``tables``: named side tables (lists of JSON records), each written as ``table-<name>.jsonl``.
+    ``dense``: one FAISS index per embedder; ``sentences``: the bytes of ``sentences.npy`` as an
+    iterable of parts, or None; ``bm25``: the chunks' BM25; ``tables``: named side tables (lists of
+    JSON records), each written as ``table-<name>.jsonl``.
     """
     faiss = _faiss()
 
     _write(vdir / DOCS, docs_bytes(docs))
     _write_parts(vdir / CHUNKS, chunk_lines(chunks, text_sha))
-    (bm25 or BM25.build([t for _, t in chunks], k1=settings.k1, b=settings.b)).save(vdir / BM25_FILE)
-    for i, d in enumerate(dense):
-        index = make_faiss(settings.faiss_index, d.shape[1], d) if isinstance(d, np.ndarray) else d
+    bm25.save(vdir / BM25_FILE)
+    for i, index in enumerate(dense):
         faiss.write_index(index, str(vdir / dense_file(i)))
     for name, records in (tables or {}).items():
         _write(vdir / table_file(name), dump_records(records))
-    if isinstance(sentences, np.ndarray):
-        with open(vdir / SENTENCES, "wb") as f:
-            np.save(f, sentences, allow_pickle=False)
-    elif sentences is not None:  # ``sentences.npy`` as a stream of byte strings
+    if sentences is not None:  # ``sentences.npy`` as a stream of byte strings
         _write_parts(vdir / SENTENCES, sentences)
     checksums = {}
     for p in sorted(vdir.iterdir()):

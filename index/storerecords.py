@@ -75,6 +75,3 @@ def chunk_lines(chunks, text_sha):
         rec["text_sha"] = sha
         yield (json.dumps(rec, ensure_ascii=False, default=str) + "\n").encode("utf-8", "surrogatepass")
 
-
-def chunks_bytes(chunks, text_sha) -> bytes:
-    return b"".join(chunk_lines(chunks, text_sha))
