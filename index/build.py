@@ -88,46 +88,66 @@ def index_text(title: str, chunk: Chunk) -> str:
     return f"{head}\n{chunk.text}" if head else chunk.text
 
 
-def _old_vectors(store_dir: Path, fingerprint: dict, wanted: set[str], i: int) -> dict[str, np.ndarray]:
-    """Vectors of embedder ``i`` in the current version, by indexed-text hash (those in ``wanted``)."""
+@dataclass
+class _Previous:
+    """A store version a build may take vectors from (the store's current one, or ``--reuse-from``)."""
+
+    manifest: dict
+    read: Callable[[str], bytes]  # one of its files (tables), checked against the manifest
+    vectors: Callable[[int, list[int]], np.ndarray]  # embedder ``i``'s vectors at these chunk rows
+    rows: dict[str, int] | None = None  # indexed-text hash -> first chunk row (read once, for every embedder)
+
+
+def _previous(where) -> _Previous | None:
+    if isinstance(where, MilvusLocation):
+        from index import milvus_build
+
+        got = milvus_build.previous(where)
+        return _Previous(*got) if got else None
     try:
-        vdir, manifest = read_manifest(store_dir)
+        vdir, manifest = read_manifest(where)
     except (IndexNotFound, IndexCorrupt):
-        return {}
-    old_fp = manifest.get("settings", {})
+        return None
+
+    def read(name: str) -> bytes:
+        return read_verified(vdir, manifest, name)
+
+    def vectors(i: int, rows: list[int]) -> np.ndarray:
+        return read_faiss(read(dense_file(i))).reconstruct_batch(np.asarray(rows, dtype=np.int64))
+
+    return _Previous(manifest, read, vectors)
+
+
+def _old_vectors(prev: _Previous, fingerprint: dict, wanted: set[str], i: int) -> dict[str, np.ndarray]:
+    """Vectors of embedder ``i`` in ``prev``, by indexed-text hash (those in ``wanted``)."""
+    old_fp = prev.manifest.get("settings", {})
     if [old_fp.get("embedders"), old_fp.get("dims")] != [fingerprint.get("embedders"), fingerprint.get("dims")]:
         return {}
     try:
-        rows: dict[str, int] = {}
-        for j, c in enumerate(read_jsonl(read_verified(vdir, manifest, CHUNKS))):
-            if c["text_sha"] in wanted:
-                rows.setdefault(c["text_sha"], j)
-        if not rows:
+        if prev.rows is None:
+            prev.rows = {}
+            for j, c in enumerate(read_jsonl(prev.read(CHUNKS))):
+                if c["text_sha"] in wanted:
+                    prev.rows.setdefault(c["text_sha"], j)
+        if not prev.rows:
             return {}
-        index = read_faiss(read_verified(vdir, manifest, dense_file(i)))
-        ids = np.fromiter(rows.values(), dtype=np.int64, count=len(rows))
-        vecs = index.reconstruct_batch(ids)
-        del index
-        return {h: vecs[n] for n, h in enumerate(rows)}
+        vecs = prev.vectors(i, list(prev.rows.values()))
+        return {h: vecs[n] for n, h in enumerate(prev.rows)}
     except Exception as e:  # noqa: BLE001 - a damaged old store only means nothing to reuse
         log.warning("previous store not reusable (%s); embedding everything", e)
         return {}
 
 
-def _old_sentence_vectors(store_dir: Path, spec: str | None) -> dict[str, np.ndarray]:
-    """Sentence vectors of the current version by sentence-text hash, if reusable."""
-    if not spec:
+def _old_sentence_vectors(prev: _Previous, spec: str | None) -> dict[str, np.ndarray]:
+    """Sentence vectors of ``prev`` by sentence-text hash, if reusable."""
+    m = prev.manifest
+    if not spec or m.get("settings", {}).get("sentence_embedder") != spec or SENTENCES not in m.get("checksums", {}):
         return {}
     try:
-        if current_version(store_dir) is None:
-            return {}
-        vdir, manifest = read_manifest(store_dir)
-        if manifest.get("settings", {}).get("sentence_embedder") != spec or SENTENCES not in manifest.get("checksums", {}):
-            return {}
-        vecs = read_npy(read_verified(vdir, manifest, SENTENCES))
+        vecs = read_npy(prev.read(SENTENCES))
         out: dict[str, np.ndarray] = {}
         j = 0
-        for c in read_jsonl(read_verified(vdir, manifest, CHUNKS)):
+        for c in read_jsonl(prev.read(CHUNKS)):
             for a, b in c["sentences"]:
                 out[text_key(c["text"][a - c["start"]:b - c["start"]])] = vecs[j]
                 j += 1
@@ -135,27 +155,6 @@ def _old_sentence_vectors(store_dir: Path, spec: str | None) -> dict[str, np.nda
     except Exception as e:  # noqa: BLE001 - nothing to reuse is not an error
         log.warning("previous sentence vectors not reusable (%s)", e)
         return {}
-
-
-def _reusable_vectors(where, fingerprint: dict, wanted: set[str], i: int) -> dict[str, np.ndarray]:
-    """Vectors of embedder ``i`` that the store at ``where`` holds for text hashes in ``wanted``."""
-    if isinstance(where, MilvusLocation):
-        from index import milvus_build
-
-        return milvus_build.old_vectors(where, fingerprint, wanted, i)
-    return _old_vectors(where, fingerprint, wanted, i)
-
-
-def _reusable_sentence_vectors(places, spec: str | None) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    for where in places:
-        if isinstance(where, MilvusLocation):
-            from index import milvus_build
-
-            out.update(milvus_build.old_sentence_vectors(where, spec))
-        else:
-            out.update(_old_sentence_vectors(where, spec))
-    return out
 
 
 def embed_with_reuse(emb: Embedder, texts: list[str], reuse: dict[str, np.ndarray], keys: list[str],
@@ -339,12 +338,13 @@ def build(
         if progress:
             progress("lexical index", 1, 1)
         places = [location] + ([parse_location(reuse_from)] if reuse_from is not None else [])
+        prevs = [p for p in map(_previous, places) if p is not None]
         wanted = set(text_sha)
         dense = []  # FAISS indexes (local) or matrices (milvus, inserted row batch by row batch)
         for i, emb in enumerate(embs):
             old: dict[str, np.ndarray] = {}
-            for where in places:
-                old.update(_reusable_vectors(where, fingerprint, wanted, i))
+            for prev in prevs:
+                old.update(_old_vectors(prev, fingerprint, wanted, i))
             mat, n = embed_with_reuse(emb, texts, old, text_sha, stage=f"embed {emb.name}", progress=progress)
             del old
             report.embedded += n
@@ -358,7 +358,8 @@ def build(
         if settings.sentence_embedder:
             sentence_parts = sentence_vector_parts(
                 get_embedder(settings.sentence_embedder), [c for c, _ in chunks],
-                _reusable_sentence_vectors(places, settings.sentence_embedder), progress=progress)
+                {k: v for prev in prevs for k, v in _old_sentence_vectors(prev, settings.sentence_embedder).items()},
+                progress=progress)
 
         if progress:
             progress("write", 0, 1)

@@ -38,10 +38,7 @@ from index.store import (
     docs_bytes,
     dump_records,
     manifest_record,
-    read_jsonl,
-    read_npy,
     table_file,
-    text_key,
 )
 
 log = logging.getLogger(__name__)
@@ -100,54 +97,28 @@ def write_version(loc: MilvusLocation, settings, fingerprint, state, docs, chunk
     return version
 
 
-def old_vectors(loc: MilvusLocation, fingerprint: dict, wanted: set[str], i: int) -> dict[str, np.ndarray]:
-    """Embedder-``i`` vectors of the current version's chunks whose indexed-text hash is in ``wanted``."""
+def previous(loc: MilvusLocation):
+    """The current version as a build reads it for reuse: (manifest, read a table, embedder ``i``'s
+    vectors at chunk rows), or None when there is none."""
     try:
         version, m = read_current(loc)
     except (IndexNotFound, IndexCorrupt):
-        return {}
-    old_fp = m.get("settings", {})
-    if [old_fp.get("embedders"), old_fp.get("dims")] != [fingerprint.get("embedders"), fingerprint.get("dims")]:
-        return {}
-    try:
-        nos: dict[int, str] = {}
-        seen: set[str] = set()
-        for j, r in enumerate(read_jsonl(read_table(loc, version, m, CHUNKS))):
-            if r["text_sha"] in wanted and r["text_sha"] not in seen:
-                nos[j] = r["text_sha"]
-                seen.add(r["text_sha"])
+        return None
+
+    def read(name: str) -> bytes:
+        return read_table(loc, version, m, name)
+
+    def vectors(i: int, rows: list[int]) -> np.ndarray:
         c = client(loc)
         coll, _ = names(loc, version)
         c.load_collection(coll)
-        out: dict[str, np.ndarray] = {}
-        ids = sorted(nos)
+        got: dict[int, np.ndarray] = {}
+        ids = sorted(rows)
         for s in range(0, len(ids), BATCH):
             for row in c.query(coll, filter=f"no in {ids[s:s + BATCH]}", output_fields=[f"d{i}"]):
-                out[nos[int(row["no"])]] = np.asarray(row[f"d{i}"], dtype=np.float32)
-        return out
-    except Exception as e:  # noqa: BLE001 - a damaged old store only means nothing to reuse
-        log.warning("previous store not reusable (%s); embedding everything", e)
-        return {}
+                got[int(row["no"])] = np.asarray(row[f"d{i}"], dtype=np.float32)
+        if len(got) != len(set(rows)):
+            raise IndexCorrupt(f"{coll} is missing chunk rows")
+        return np.stack([got[r] for r in rows])
 
-
-def old_sentence_vectors(loc: MilvusLocation, spec: str | None) -> dict[str, np.ndarray]:
-    """Sentence vectors of the current version by sentence-text hash, if reusable."""
-    if not spec:
-        return {}
-    try:
-        version, m = read_current(loc)
-        if m.get("settings", {}).get("sentence_embedder") != spec or SENTENCES not in m.get("checksums", {}):
-            return {}
-        vecs = read_npy(read_table(loc, version, m, SENTENCES))
-        out: dict[str, np.ndarray] = {}
-        j = 0
-        for c in read_jsonl(read_table(loc, version, m, CHUNKS)):
-            for a, b in c["sentences"]:
-                out[text_key(c["text"][a - c["start"]:b - c["start"]])] = vecs[j]
-                j += 1
-        return out
-    except (IndexNotFound, IndexCorrupt):
-        return {}
-    except Exception as e:  # noqa: BLE001 - nothing to reuse is not an error
-        log.warning("previous sentence vectors not reusable (%s)", e)
-        return {}
+    return m, read, vectors
