@@ -12,6 +12,7 @@ does), so a query is a few column reads and one ``bincount``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import zlib
@@ -71,6 +72,104 @@ def hashes(toks: list[str]) -> np.ndarray:
     return np.fromiter((term_hash(t) for t in toks), dtype=np.uint32, count=len(toks))
 
 
+def _idf(df: np.ndarray, n: int) -> np.ndarray:
+    """BM25 idf of terms found in ``df`` of ``n`` documents (float32)."""
+    n1 = max(n, 1)
+    return np.log1p((n1 - df.astype(np.float64) + 0.5) / (df.astype(np.float64) + 0.5)).astype(np.float32)
+
+
+def _avgdl(lengths: np.ndarray) -> float:
+    return float(lengths.mean()) if len(lengths) else 1.0
+
+
+def _weights(idf: np.ndarray, tf: np.ndarray, dl: np.ndarray, avgdl: float, k1: float, b: float) -> np.ndarray:
+    """BM25 weights of (term, document) pairs: the term's idf (float32), its count in the document
+    (int64) and the document's length (float32). Every index (``BM25``, ``BM25Stats``) uses this one."""
+    norm = k1 * (1 - b + b * dl / max(avgdl, 1e-9))
+    return (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
+
+
+def _pairs(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(term, document) pairs of ``texts`` sorted by term then document: terms (uint32), documents
+    (positions in ``texts``, int64), counts (int32), and each text's length in tokens (float32)."""
+    hs = [hashes(tokens(t)) for t in texts]
+    lens = np.fromiter((len(h) for h in hs), dtype=np.int64, count=len(hs))
+    all_terms = np.concatenate(hs) if hs else np.zeros(0, np.uint32)
+    local = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
+    uniq, tf = np.unique((all_terms.astype(np.int64) << 32) | local, return_counts=True)
+    return (uniq >> 32).astype(np.uint32), uniq & 0xFFFFFFFF, tf.astype(np.int32), lens.astype(np.float32)
+
+
+@dataclass
+class BM25Stats:
+    """What BM25 weights need of a whole collection (every term's document frequency and every
+    document's length), gathered a batch at a time, so that a document's weights can then be
+    computed on its own: an index too large for one matrix in memory is written a batch of rows at a
+    time (``index.milvus_build``). Its weights equal those of ``BM25.build`` on the same texts."""
+
+    terms: np.ndarray  # sorted unique term hashes (uint32)
+    df: np.ndarray  # documents holding each term (int64)
+    lengths: np.ndarray  # tokens of each document (float32)
+    k1: float
+    b: float
+
+    @classmethod
+    def gather(cls, texts: Iterable[str], k1: float = 0.9, b: float = 0.6, batch: int = 2048) -> "BM25Stats":
+        terms, df = np.zeros(0, np.uint32), np.zeros(0, np.int64)
+        parts_t, parts_c, lengths, pending = [], [], [], 0
+        it = iter(texts)
+
+        def merge(terms, df, parts_t, parts_c):
+            t = np.concatenate([terms, *parts_t])
+            c = np.concatenate([df, *parts_c])
+            u, inv = np.unique(t, return_inverse=True)
+            return u, np.bincount(inv, weights=c, minlength=len(u)).astype(np.int64)
+
+        while True:
+            part = list(itertools.islice(it, batch))
+            if not part:
+                break
+            pair_terms, _docs, _tf, lens = _pairs(part)
+            u, c = np.unique(pair_terms, return_counts=True)
+            parts_t.append(u)
+            parts_c.append(c.astype(np.int64))
+            lengths.append(lens)
+            pending += len(u)
+            if pending > 4 * max(len(terms), 1 << 20):  # merge now and then: memory stays near the vocabulary
+                terms, df = merge(terms, df, parts_t, parts_c)
+                parts_t, parts_c, pending = [], [], 0
+        if parts_t:
+            terms, df = merge(terms, df, parts_t, parts_c)
+        return cls(terms, df, np.concatenate(lengths) if lengths else np.zeros(0, np.float32), k1, b)
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.lengths)
+
+    @functools.cached_property
+    def idf(self) -> np.ndarray:
+        return _idf(self.df, self.n_docs)
+
+    def rows(self, texts: list[str], first: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """BM25 weights of documents ``first``.. (whose texts are ``texts``): for each, its term
+        hashes (uint32, sorted) and their weights (float32)."""
+        pair_terms, docs, tf, _ = _pairs(texts)
+        pos = np.searchsorted(self.terms, pair_terms)
+        if len(pair_terms) and not np.array_equal(self.terms[np.minimum(pos, len(self.terms) - 1)], pair_terms):
+            raise ValueError("texts with terms the statistics never saw: gather them from the same texts")
+        w = _weights(self.idf[pos], tf.astype(np.int64), self.lengths[docs + first], _avgdl(self.lengths),
+                     self.k1, self.b)
+        order = np.lexsort((pair_terms, docs))  # by document, then term
+        pair_terms, docs, w = pair_terms[order], docs[order], w[order]
+        cuts = np.searchsorted(docs, np.arange(len(texts) + 1))
+        return [(pair_terms[a:b], w[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+
+    def idf_record(self) -> "BM25":
+        """A BM25 record holding only the terms and their idf (what a Milvus store keeps beside its rows)."""
+        return BM25(self.terms, self.idf, np.zeros(len(self.terms) + 1, np.int64), np.zeros(0, np.int32),
+                    np.zeros(0, np.float32), self.n_docs, self.k1, self.b)
+
+
 @dataclass
 class BM25:
     """BM25 over a fixed set of documents.
@@ -106,18 +205,12 @@ class BM25:
             part = list(itertools.islice(it, batch))
             if not part:
                 break
-            hs = [hashes(tokens(t)) for t in part]
-            lens = np.fromiter((len(h) for h in hs), dtype=np.int64, count=len(hs))
-            lengths_p.append(lens.astype(np.float32))
-            all_terms = np.concatenate(hs) if hs else np.zeros(0, np.uint32)
-            local = np.repeat(np.arange(len(part), dtype=np.int64), lens)
-            # (term, document) pairs and their counts, sorted by term then document
-            uniq, tf = np.unique((all_terms.astype(np.int64) << 32) | local, return_counts=True)
-            terms_p.append((uniq >> 32).astype(np.uint32))
-            docs_p.append(((uniq & 0xFFFFFFFF) + n).astype(np.int32))
-            tf_p.append(tf.astype(np.int32))
+            pair_terms, local, tf, lens = _pairs(part)
+            lengths_p.append(lens)
+            terms_p.append(pair_terms)
+            docs_p.append((local + n).astype(np.int32))
+            tf_p.append(tf)
             n += len(part)
-            del hs, all_terms, local, uniq, tf
         lengths = np.concatenate(lengths_p) if lengths_p else np.zeros(0, np.float32)
         pair_terms = np.concatenate(terms_p) if terms_p else np.zeros(0, np.uint32)
         del terms_p
@@ -133,14 +226,10 @@ class BM25:
         terms = pair_terms[starts]
         del pair_terms
         counts = np.diff(np.concatenate([starts, [len(docs)]])).astype(np.int64)
-        df = counts.astype(np.float64)
-        n1 = max(n, 1)
-        idf = np.log1p((n1 - df + 0.5) / (df + 0.5)).astype(np.float32)
-        avgdl = float(lengths.mean()) if n else 1.0
-        norm = k1 * (1 - b + b * lengths[docs] / max(avgdl, 1e-9))
+        idf = _idf(counts, n)
         cols = np.repeat(np.arange(len(terms), dtype=np.int64), counts)
-        data = (idf[cols] * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
-        del cols, norm, tf
+        data = _weights(idf[cols], tf, lengths[docs], _avgdl(lengths), k1, b)
+        del cols, tf
         indptr = np.zeros(len(terms) + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         return cls(terms, idf, indptr, docs, data, n, k1, b)

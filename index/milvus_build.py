@@ -2,42 +2,46 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
+import io
 import json
 import logging
+from collections.abc import Iterator
 
 import numpy as np
 
 from index.backend import MilvusLocation
 from index.errors import IndexCorrupt, IndexNotFound
-from index.lexical import BM25
+from index.lexical import BM25Stats
 from index.milvus_store import (
     BATCH,
+    TableWriter,
     _create_tables,
     client,
     count,
     create_chunks,
     drop_versions,
+    ensure_loaded,
     idf_bytes,
-    insert_chunks,
     names,
     new_version,
     put_bytes,
     put_stream,
     read_current,
     read_pointer,
-    read_table,
+    sparse_row,
     swap_pointer,
 )
 from index.store import (
     CHUNKS,
     DOCS,
     SENTENCES,
-    chunk_lines,
-    docs_bytes,
+    VersionMeta,
     dump_records,
     manifest_record,
+    npy_header,
     table_file,
 )
 
@@ -52,73 +56,175 @@ def current_manifest(loc: MilvusLocation) -> dict | None:
         return None
 
 
-def write_version(loc: MilvusLocation, settings, fingerprint, state, docs, chunks, text_sha, matrices,
-                  sentences, skipped, bm25: BM25, tables: dict[str, list[dict]] | None = None, progress=None) -> str:
-    """Write a new version's collections, check them, then swap the pointer to it. Returns the version.
+class MilvusWriter:
+    """Writes a new version's collections a batch of chunks at a time (``index.build``), then swaps
+    the pointer to it.
 
-    On any failure the new collections are dropped and the pointer is left as it was.
+    Each batch's rows (BM25 weights from the whole collection's statistics, one vector per
+    embedder) are inserted as they come, and its sentence vectors appended to the ``sentences.npy``
+    table, so the indexer holds one batch, never the corpus. On any failure (``abort``) the new
+    collections are dropped and the pointer is left as it was.
     """
-    c = client(loc)
-    prev = None
-    with contextlib.suppress(IndexCorrupt):  # a damaged pointer must not block the rebuild
-        prev = read_pointer(loc)
-    previous = prev["version"] if prev else None
-    version = new_version()
-    coll, tcoll = names(loc, version)
-    try:
-        _create_tables(c, tcoll)
-        checksums = {DOCS: put_bytes(c, tcoll, DOCS, docs_bytes(docs)),
-                     CHUNKS: put_stream(c, tcoll, CHUNKS, chunk_lines(chunks, text_sha))}
-        checksums["idf"] = put_bytes(c, tcoll, "idf", idf_bytes(bm25))
-        if sentences is not None:  # the bytes of sentences.npy as a stream of parts
-            checksums[SENTENCES] = put_stream(c, tcoll, SENTENCES, sentences)
-        for name, records in (tables or {}).items():
+
+    def __init__(self, loc: MilvusLocation, settings, dims: list[int], stats: BM25Stats, sentence_embedder,
+                 sentences: int):
+        self.loc, self.stats, self.sentences = loc, stats, sentences
+        self.c = client(loc)
+        prev = None
+        with contextlib.suppress(IndexCorrupt):  # a damaged pointer must not block the rebuild
+            prev = read_pointer(loc)
+        self.previous = prev["version"] if prev else None
+        self.version = new_version()
+        self.coll, self.tcoll = names(loc, self.version)
+        self.rows = self._sent_rows = 0
+        try:
+            _create_tables(self.c, self.tcoll)
+            create_chunks(self.c, self.coll, dims, settings.faiss_index)
+            self._sent = None
+            if sentence_embedder is not None:
+                self._sent = TableWriter(self.c, self.tcoll, SENTENCES)
+                self._sent.write(npy_header(sentences, sentence_embedder.dim))
+        except BaseException:
+            self.abort()
+            raise
+
+    def add(self, first: int, texts: list[str], dense: list[np.ndarray], sentences: np.ndarray | None) -> None:
+        lex = self.stats.rows(texts, first)
+        rows = []
+        for j, (terms, weights) in enumerate(lex):
+            row = {"no": first + j, "lex": sparse_row(terms, weights)}
+            for i, mat in enumerate(dense):
+                row[f"d{i}"] = mat[j]
+            rows.append(row)
+        if rows:
+            self.c.insert(self.coll, rows)
+        self.rows += len(rows)
+        if self._sent is not None:
+            self._sent.write(np.ascontiguousarray(sentences, np.float16).tobytes())
+            self._sent_rows += len(sentences)
+
+    def finish(self, spool, meta: VersionMeta, progress=None) -> None:
+        c, coll, tcoll = self.c, self.coll, self.tcoll
+        checksums = {DOCS: put_stream(c, tcoll, DOCS, spool.parts(DOCS)),
+                     CHUNKS: put_stream(c, tcoll, CHUNKS, spool.parts(CHUNKS)),
+                     "idf": put_bytes(c, tcoll, "idf", idf_bytes(self.stats.idf_record()))}
+        if self._sent is not None:
+            if self._sent_rows != self.sentences:
+                raise IndexCorrupt(f"wrote {self._sent_rows} sentence vectors for {self.sentences} sentences")
+            checksums[SENTENCES] = self._sent.close()
+        for name, records in meta.tables.items():
             table_file(name)  # checks the name
             checksums[f"table-{name}"] = put_bytes(c, tcoll, f"table-{name}", dump_records(records))
-        create_chunks(c, coll, [m.shape[1] for m in matrices], settings.faiss_index)
-        insert_chunks(c, coll, bm25, matrices, progress)
-        del bm25
         c.load_collection(coll)
-        if count(c, coll) != len(chunks):
-            raise IndexCorrupt(f"{coll} holds {count(c, coll)} rows after writing {len(chunks)}: not swapped in")
-        manifest = manifest_record(fingerprint, state, docs, len(chunks), skipped, checksums, previous)
-        manifest["backend"] = {"kind": "milvus", "version": version}
+        if count(c, coll) != meta.chunks or self.rows != meta.chunks:
+            raise IndexCorrupt(f"{coll} holds {count(c, coll)} rows after writing {meta.chunks}: not swapped in")
+        manifest = manifest_record(meta, checksums, self.previous)
+        manifest["backend"] = {"kind": "milvus", "version": self.version}
         raw = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
         put_bytes(c, tcoll, "manifest", raw)
         c.load_collection(tcoll)
-        swap_pointer(loc, version, hashlib.sha256(raw).hexdigest(), previous)
-    except BaseException:
-        for name in (coll, tcoll):
+        swap_pointer(self.loc, self.version, hashlib.sha256(raw).hexdigest(), self.previous)
+        # keep the previous version too: a reader may still be opening it
+        drop_versions(self.loc, keep={self.version, self.previous or ""})
+
+    def abort(self) -> None:
+        for name in (self.coll, self.tcoll):
             with contextlib.suppress(Exception):
-                c.drop_collection(name)
-        raise
-    # keep the previous version too: a reader may still be opening it
-    drop_versions(loc, keep={version, previous or ""})
-    return version
+                self.c.drop_collection(name)
+
+
+def _table_lines(c, coll: str, name: str, info: dict | None, where: str) -> Iterator[bytes]:
+    """The lines of JSON-lines table ``name``, a hundred pieces at a time; its checksum is checked
+    when the last line has been read (a reader stops using what it read if this raises)."""
+    if info is None:
+        raise IndexCorrupt(f"{name} is not listed in the manifest of {where}")
+    n, h, size, rest = int(info["pieces"]), hashlib.sha256(), 0, b""
+    for s in range(0, n, 100):
+        got = {int(r["seq"]): r["data"] for r in c.query(
+            coll, filter=f'name == "{name}" and seq >= {s} and seq < {min(n, s + 100)}', output_fields=["seq", "data"])}
+        if len(got) != min(n, s + 100) - s:
+            raise IndexCorrupt(f"{name} of {where} is missing pieces: rebuild with `verbatim index`")
+        for j in sorted(got):
+            data = base64.b64decode(got[j])
+            h.update(data)
+            size += len(data)
+            lines = (rest + data).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                yield line + b"\n"
+    if rest:
+        yield rest
+    if size != info["size"] or h.hexdigest() != info["sha256"]:
+        raise IndexCorrupt(f"{name} of {where} fails its checksum: rebuild with `verbatim index`")
+
+
+class _PieceRows:
+    """Rows of a ``.npy`` table read a few pieces at a time (a rebuild reuses some rows of it)."""
+
+    KEEP = 64  # decoded pieces kept (rows are mostly asked for in order)
+
+    def __init__(self, c, coll: str, name: str, info: dict):
+        self.c, self.coll, self.name, self.pieces = c, coll, name, int(info["pieces"])
+        self._cache: dict[int, bytes] = {}
+        f = io.BytesIO(self._piece(0))  # the header is well inside the first piece
+        major, _ = np.lib.format.read_magic(f)
+        shape, _, dtype = (np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0)(f)
+        self.start = f.tell()
+        self.dim, self.dtype = int(shape[1]), np.dtype(dtype)
+        self.row = self.dim * self.dtype.itemsize
+
+    def _piece(self, j: int) -> bytes:
+        if j not in self._cache:
+            if len(self._cache) >= self.KEEP:
+                self._cache.pop(next(iter(self._cache)))
+            got = self.c.query(self.coll, filter=f'name == "{self.name}" and seq == {j}', output_fields=["data"])
+            if not got:
+                raise IndexCorrupt(f"{self.name} of {self.coll} is missing piece {j}")
+            self._cache[j] = base64.b64decode(got[0]["data"])
+        return self._cache[j]
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        raw = TableWriter.RAW
+        out = np.zeros((len(rows), self.dim), self.dtype)
+        for n, r in enumerate(np.asarray(rows, dtype=np.int64).tolist()):
+            a = self.start + r * self.row
+            b = a + self.row
+            data = b"".join(self._piece(j)[max(a, j * raw) - j * raw:min(b, (j + 1) * raw) - j * raw]
+                            for j in range(a // raw, (b - 1) // raw + 1))
+            out[n] = np.frombuffer(data, self.dtype)
+        return out
 
 
 def previous(loc: MilvusLocation):
-    """The current version as a build reads it for reuse: (manifest, read a table, embedder ``i``'s
-    vectors at chunk rows), or None when there is none."""
+    """The current version as a build reads it for reuse: (manifest, a table's lines, embedder
+    ``i``'s vectors at chunk rows, sentence vectors at rows), or None when there is none."""
     try:
         version, m = read_current(loc)
     except (IndexNotFound, IndexCorrupt):
         return None
+    c = client(loc)
+    coll, tcoll = names(loc, version)
+    where = f"{loc} ({version})"
 
-    def read(name: str) -> bytes:
-        return read_table(loc, version, m, name)
+    def lines(name: str) -> Iterator[bytes]:
+        return _table_lines(c, tcoll, name, m.get("checksums", {}).get(name), where)
 
-    def vectors(i: int, rows: list[int]) -> np.ndarray:
-        c = client(loc)
-        coll, _ = names(loc, version)
-        c.load_collection(coll)
+    def vectors(i: int, rows: np.ndarray) -> np.ndarray:
+        ensure_loaded(c, coll)
         got: dict[int, np.ndarray] = {}
-        ids = sorted(rows)
+        ids = sorted(set(np.asarray(rows, dtype=np.int64).tolist()))
         for s in range(0, len(ids), BATCH):
             for row in c.query(coll, filter=f"no in {ids[s:s + BATCH]}", output_fields=[f"d{i}"]):
                 got[int(row["no"])] = np.asarray(row[f"d{i}"], dtype=np.float32)
-        if len(got) != len(set(rows)):
+        if len(got) != len(ids):
             raise IndexCorrupt(f"{coll} is missing chunk rows")
-        return np.stack([got[r] for r in rows])
+        return np.stack([got[int(r)] for r in rows])
 
-    return m, read, vectors
+    sentence_rows: list[_PieceRows] = []
+
+    def sentence_vectors(rows: np.ndarray) -> np.ndarray:
+        if not sentence_rows:
+            sentence_rows.append(_PieceRows(c, tcoll, SENTENCES, m["checksums"][SENTENCES]))
+        return sentence_rows[0](rows)
+
+    return m, lines, vectors, sentence_vectors

@@ -35,7 +35,6 @@ import os
 import threading
 import time
 import warnings
-from typing import Callable
 
 import numpy as np
 
@@ -148,33 +147,53 @@ def _create_tables(c, coll: str) -> None:
     c.create_collection(coll, schema=s, index_params=ip, consistency_level="Strong")
 
 
+class TableWriter:
+    """Writes table ``name`` of a tables collection as its bytes come (``write``), a few rows at a time;
+    ``close`` returns its manifest entry (sha256, size, pieces)."""
+
+    RAW = PIECE // 4 * 3  # bytes per row: base64 of them is PIECE characters
+
+    def __init__(self, c, coll: str, name: str):
+        self.c, self.coll, self.name = c, coll, name
+        self.h, self.size, self.seq, self.buf, self.rows = hashlib.sha256(), 0, 0, bytearray(), []
+
+    def _emit(self, data: bytes) -> None:
+        self.rows.append({"k": f"{self.name}/{self.seq}", "name": self.name, "seq": self.seq,
+                          "data": base64.b64encode(data).decode("ascii"), "z": [0.0, 0.0]})
+        self.seq += 1
+        if len(self.rows) >= 100:
+            self.c.insert(self.coll, self.rows)
+            self.rows = []
+
+    def write(self, part: bytes) -> None:
+        self.h.update(part)
+        self.size += len(part)
+        self.buf += part
+        raw = self.RAW
+        if len(self.buf) >= raw:
+            whole = len(self.buf) // raw * raw
+            view = memoryview(self.buf)
+            for s in range(0, whole, raw):
+                self._emit(bytes(view[s:s + raw]))
+            view.release()
+            del self.buf[:whole]
+
+    def close(self) -> dict:
+        if self.buf or self.seq == 0:
+            self._emit(bytes(self.buf))
+            self.buf = bytearray()
+        if self.rows:
+            self.c.insert(self.coll, self.rows)
+            self.rows = []
+        return {"sha256": self.h.hexdigest(), "size": self.size, "pieces": self.seq}
+
+
 def put_stream(c, coll: str, name: str, parts) -> dict:
-    """Store the concatenated byte strings ``parts`` as table ``name``, a few rows at a time;
-    returns its manifest entry (sha256, size, pieces)."""
-    raw = PIECE // 4 * 3  # bytes per row: base64 of them is PIECE characters
-    h, size, seq, buf, rows = hashlib.sha256(), 0, 0, bytearray(), []
-
-    def emit(data: bytes) -> None:
-        nonlocal seq
-        rows.append({"k": f"{name}/{seq}", "name": name, "seq": seq,
-                     "data": base64.b64encode(data).decode("ascii"), "z": [0.0, 0.0]})
-        seq += 1
-        if len(rows) >= 100:
-            c.insert(coll, rows)
-            rows.clear()
-
+    """Store the concatenated byte strings ``parts`` as table ``name``; returns its manifest entry."""
+    w = TableWriter(c, coll, name)
     for p in parts:
-        h.update(p)
-        size += len(p)
-        buf += p
-        while len(buf) >= raw:
-            emit(bytes(buf[:raw]))
-            del buf[:raw]
-    if buf or seq == 0:
-        emit(bytes(buf))
-    if rows:
-        c.insert(coll, rows)
-    return {"sha256": h.hexdigest(), "size": size, "pieces": seq}
+        w.write(p)
+    return w.close()
 
 
 def put_bytes(c, coll: str, name: str, data: bytes) -> dict:
@@ -230,40 +249,9 @@ def create_chunks(c, coll: str, dims: list[int], index_kind: str) -> None:
     c.create_collection(coll, schema=s, index_params=ip, consistency_level="Strong")
 
 
-def doc_term_rows(bm25: BM25):
-    """The BM25 matrix by document (CSR: one row per chunk, columns are positions in ``bm25.terms``)."""
-    from scipy.sparse import csc_matrix
-
-    return csc_matrix((bm25.data, bm25.indices, bm25.indptr), shape=(bm25.n_docs, len(bm25.terms))).tocsr()
-
-
-def sparse_rows(m, terms: np.ndarray, lo: int, hi: int) -> list[dict[int, float]]:
-    """BM25 document weights of chunks ``lo``..``hi`` as {term hash: weight} (``m`` from ``doc_term_rows``)."""
-    out = []
-    for r in range(lo, hi):
-        a, b = m.indptr[r], m.indptr[r + 1]
-        out.append(dict(zip(terms[m.indices[a:b]].tolist(), m.data[a:b].astype(np.float32).tolist())))
-    return out
-
-
-def insert_chunks(c, coll: str, bm25: BM25, matrices: list[np.ndarray], progress: Callable | None = None) -> None:
-    n = bm25.n_docs
-    m = doc_term_rows(bm25)
-    terms = np.minimum(bm25.terms.astype(np.int64), _MAX_TERM)
-    for lo in range(0, n, BATCH):
-        hi = min(n, lo + BATCH)
-        if progress:
-            progress("write milvus", lo, n)
-        lex = sparse_rows(m, terms, lo, hi)
-        rows = []
-        for j in range(lo, hi):
-            row = {"no": j, "lex": lex[j - lo]}
-            for i, mat in enumerate(matrices):
-                row[f"d{i}"] = mat[j]
-            rows.append(row)
-        c.insert(coll, rows)
-    if progress:
-        progress("write milvus", n, n)
+def sparse_row(terms: np.ndarray, weights: np.ndarray) -> dict[int, float]:
+    """One chunk's BM25 weights (``index.lexical.BM25Stats.rows``) as a Milvus sparse row {term hash: weight}."""
+    return dict(zip(np.minimum(terms.astype(np.int64), _MAX_TERM).tolist(), weights.tolist()))
 
 
 def count(c, coll: str) -> int:
@@ -334,7 +322,16 @@ def read_table(loc: MilvusLocation, version: str, manifest: dict, name: str) -> 
 
 def open_milvus_store(loc: MilvusLocation):
     """The current version of the Milvus store at ``loc``, as an ``index.store.Store``."""
-    from index.store import CHUNKS, DOCS, SENTENCES, Store, parse_chunks, parse_docs, read_jsonl, read_npy
+    from index.store import (
+        CHUNKS,
+        DOCS,
+        SENTENCES,
+        Store,
+        parse_chunks,
+        parse_docs,
+        read_jsonl,
+        read_npy,
+    )
 
     version, m = read_current(loc)
     fp = m.get("settings", {})

@@ -65,6 +65,9 @@ STORE_FORMAT = 1
 DEFAULT_STORE = ".verbatim/store"
 # the files of a version folder (``dense-N.faiss``: one per embedder, in manifest order)
 MANIFEST, DOCS, CHUNKS, BM25_FILE, SENTENCES = "manifest.json", "docs.jsonl", "chunks.jsonl", "bm25.npz", "sentences.npy"
+SPOOL_PREFIX = ".build-"  # a build's working folder in the store folder (``index.build``)
+
+
 def dense_file(i: int) -> str:
     return f"dense-{i}.faiss"
 
@@ -276,9 +279,19 @@ def read_verified(vdir: Path, manifest: dict, name: str) -> bytes:
 
 
 def verify_file(vdir: Path, manifest: dict, name: str) -> Path:
-    """The path of store file ``name`` after checking its size and sha256 against the manifest."""
-    read_verified(vdir, manifest, name)
-    return vdir / name
+    """The path of store file ``name`` after checking its size and sha256 against the manifest
+    (read in blocks: a large file is never in memory whole)."""
+    info = manifest.get("checksums", {}).get(name)
+    path = vdir / name
+    if info is None:
+        raise IndexCorrupt(f"{name} is not listed in the manifest of {vdir}")
+    try:
+        ok = path.stat().st_size == info["size"] and _sha256_file(path) == info["sha256"]
+    except OSError as e:
+        raise IndexCorrupt(f"store file {path} is missing: rebuild with `verbatim index`") from e
+    if not ok:
+        raise IndexCorrupt(f"store file {path} is truncated or altered (checksum mismatch): rebuild with `verbatim index`")
+    return path
 
 
 def _faiss():
@@ -296,6 +309,13 @@ def read_faiss(data: bytes):
     return faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
 
 
+def read_faiss_file(path: Path):
+    """A FAISS index from a verified file, memory-mapped (a rebuild reads a few rows of it)."""
+    faiss = _faiss()
+
+    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+
+
 def read_npy(data: bytes) -> np.ndarray:
     return np.load(io.BytesIO(data), allow_pickle=False)
 
@@ -304,55 +324,37 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def make_faiss(kind: str, dim: int, vectors: np.ndarray):
-    faiss = _faiss()
+@dataclass
+class VersionMeta:
+    """What a version's manifest records besides its files (both backends)."""
 
-    index = faiss.index_factory(dim, kind, faiss.METRIC_INNER_PRODUCT)
-    if not index.is_trained:
-        index.train(vectors)
-    if len(vectors):
-        index.add(vectors)
-    return index
-
-
-def write_version(vdir, fingerprint, state, docs, chunks, text_sha, dense, sentences, skipped: list[tuple[str, str]],
-                  bm25: BM25, previous: str | None = None, tables: dict[str, list[dict]] | None = None) -> None:
-    """Write every file of a version into ``vdir`` (fsynced), the manifest last, with their checksums.
-
-    ``dense``: one FAISS index per embedder; ``sentences``: the bytes of ``sentences.npy`` as an
-    iterable of parts, or None; ``bm25``: the chunks' BM25; ``tables``: named side tables (lists of
-    JSON records), each written as ``table-<name>.jsonl``.
-    """
-    faiss = _faiss()
-
-    _write(vdir / DOCS, docs_bytes(docs))
-    _write_parts(vdir / CHUNKS, chunk_lines(chunks, text_sha))
-    bm25.save(vdir / BM25_FILE)
-    for i, index in enumerate(dense):
-        faiss.write_index(index, str(vdir / dense_file(i)))
-    for name, records in (tables or {}).items():
-        _write(vdir / table_file(name), dump_records(records))
-    if sentences is not None:  # ``sentences.npy`` as a stream of byte strings
-        _write_parts(vdir / SENTENCES, sentences)
-    checksums = {}
-    for p in sorted(vdir.iterdir()):
-        with open(p, "rb") as f:
-            os.fsync(f.fileno())
-        checksums[p.name] = {"sha256": _sha256_file(p), "size": p.stat().st_size}
-    manifest = manifest_record(fingerprint, state, docs, len(chunks), skipped, checksums, previous)
-    _write(vdir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+    fingerprint: dict
+    state: dict[str, str]  # source -> sha256
+    docs: list[DocRecord]  # their titles, hashes and chunk counts (the texts are in the written table)
+    chunks: int
+    chars: int
+    skipped: list[tuple[str, str]]
+    tables: dict[str, list[dict]]  # named side tables, each written as ``table-<name>.jsonl``
 
 
-def manifest_record(fingerprint, state, docs, n_chunks, skipped, checksums, previous) -> dict:
+def npy_header(rows: int, dim: int, dtype=np.float16) -> bytes:
+    """The header of a ``.npy`` file of ``rows`` x ``dim`` (its rows follow, written as they come)."""
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(head, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                                                "fortran_order": False, "shape": (rows, dim)})
+    return head.getvalue()
+
+
+def manifest_record(meta: VersionMeta, checksums: dict, previous: str | None) -> dict:
     """The manifest of a version (both backends): settings, state, counts, checksums."""
     return {
         "format": STORE_FORMAT,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "settings": fingerprint,
-        "state": state,
-        "counts": {"documents": len(docs), "chunks": n_chunks, "chars": sum(len(d.text) for d in docs)},
-        "files": {d.source: {"sha256": d.sha256, "chunks": d.n_chunks, "title": d.title} for d in docs},
-        "skipped": [{"source": s, "reason": r} for s, r in skipped],
+        "settings": meta.fingerprint,
+        "state": meta.state,
+        "counts": {"documents": len(meta.docs), "chunks": meta.chunks, "chars": meta.chars},
+        "files": {d.source: {"sha256": d.sha256, "chunks": d.n_chunks, "title": d.title} for d in meta.docs},
+        "skipped": [{"source": s, "reason": r} for s, r in meta.skipped],
         "checksums": checksums,
         "previous": previous,  # the version this one replaced, kept for readers still opening it
     }
@@ -370,7 +372,8 @@ def swap_in(store_dir: Path, vdir: Path) -> None:
 
 def remove_old_versions(store_dir: Path, keep: set[str]) -> None:
     for p in store_dir.iterdir():
-        if p.is_dir() and p.name.startswith("v-") and p.name not in keep:
+        # old versions, and the spools of builds killed before they finished
+        if p.is_dir() and p.name.startswith(("v-", SPOOL_PREFIX)) and p.name not in keep:
             shutil.rmtree(p, ignore_errors=True)
         elif p.name.startswith("CURRENT.tmp-"):
             with contextlib.suppress(OSError):

@@ -68,3 +68,22 @@ def test_simplified_matches_traditional():
 def test_numbers_keep_their_separators_apart():
     assert "5000" in tokens("近 5,000條")
     assert "12.6%" in tokens("全球有 12.6%")
+
+
+def test_statistics_gathered_in_batches_give_the_weights_of_the_whole_matrix():
+    """A store written a batch of rows at a time (Milvus) has exactly the local matrix's weights."""
+    from index.lexical import BM25Stats
+
+    texts = [d * (1 + i % 3) + f" 第{i}條" for i, d in enumerate(DOCS * 7)]
+    bm = BM25.build(texts, batch=4)
+    stats = BM25Stats.gather(iter(texts), batch=3)
+    assert np.array_equal(stats.terms, bm.terms) and np.array_equal(stats.idf, bm.idf)
+    by_doc = {}
+    for col, t in enumerate(bm.terms):
+        for j in range(bm.indptr[col], bm.indptr[col + 1]):
+            by_doc.setdefault(int(bm.indices[j]), {})[int(t)] = bm.data[j]
+    for first in (0, 5, len(texts) - 2):
+        for n, (terms, weights) in enumerate(stats.rows(texts[first:first + 4], first)):
+            assert dict(zip(terms.tolist(), weights)) == by_doc[first + n]
+    with pytest.raises(ValueError, match="never saw"):
+        stats.rows(["一段統計沒看過的文字"], 0)

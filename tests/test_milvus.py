@@ -302,3 +302,35 @@ def test_the_law_finder_reads_the_same_citations_from_either_backend(pair):
     assert a.reference == b.reference == "中華民國刑法 第319條之4"
     assert [(c.surface, c.start, c.passage.chunk_id) for c in a.citations] == \
         [(c.surface, c.start, c.passage.chunk_id) for c in b.citations]
+
+
+def test_sentence_vectors_round_trip_and_a_rebuild_embeds_none_again(milvus_db, tmp_path, monkeypatch):
+    """Sentence vectors are streamed into pieces of the tables collection (rows of 800 bytes straddle
+    the pieces' boundaries); a forced rebuild reads them back, a row at a time, instead of embedding."""
+    import numpy as np
+
+    import index.build as build_mod
+    from index.backend import open_location
+
+    settings = IndexSettings(embedders=FAST.embedders, sentence_embedder="hash:400")
+    build([SEEDS], tmp_path / "local", settings)
+    loc = parse_location(f"milvus://{milvus_db}?name=sent")
+    build([SEEDS], loc, settings)
+    want = open_location(tmp_path / "local").sentence_vectors
+    assert len(want) * 800 > 3 * 45000  # several pieces
+    assert np.array_equal(open_location(loc).sentence_vectors, want)
+
+    calls = []
+    real = build_mod.get_embedder
+
+    def counting(spec):
+        emb = real(spec)
+        embed = emb.embed_passages
+        emb.embed_passages = lambda texts: calls.append(len(texts)) or embed(texts)
+        return emb
+
+    monkeypatch.setattr(build_mod, "get_embedder", counting)
+    for where in (loc, tmp_path / "local"):  # the local store reads them memory-mapped
+        report = build([SEEDS], where, settings, force=True)
+        assert report.embedded == 0 and calls == [], where
+        assert np.array_equal(open_location(where).sentence_vectors, want)
