@@ -143,6 +143,28 @@ class Searcher(Protocol):
         """``lexical_of(query, ids)`` and ``dense_scores(i, vectors[i], ids)`` of every embedder."""
 
 
+class SentenceRows(Protocol):
+    """Every chunk's sentence vectors (float16), in chunk order; a question reads a few chunks' rows."""
+
+    def __len__(self) -> int: ...
+
+    def take(self, ranges: list[tuple[int, int]]) -> list[np.ndarray]:
+        """Rows ``a``..``b`` of each range, in one request."""
+
+
+class ArrayRows:
+    """``SentenceRows`` of a matrix in memory (the local backend's ``sentences.npy``)."""
+
+    def __init__(self, matrix: np.ndarray):
+        self.matrix = matrix
+
+    def __len__(self) -> int:
+        return len(self.matrix)
+
+    def take(self, ranges):
+        return [self.matrix[a:b] for a, b in ranges]
+
+
 class Sequential:
     """``propose`` and ``score`` as one call after the other (an engine in this process)."""
 

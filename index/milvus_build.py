@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import io
 import json
 import logging
 from collections.abc import Iterator
@@ -17,11 +16,12 @@ from index.errors import IndexCorrupt, IndexNotFound
 from index.lexical import BM25Stats
 from index.milvus_store import (
     BATCH,
-    TableWriter,
+    LAYOUT,
     _create_tables,
     client,
     count,
     create_chunks,
+    create_sentences,
     drop_versions,
     ensure_loaded,
     idf_bytes,
@@ -31,17 +31,17 @@ from index.milvus_store import (
     put_stream,
     read_current,
     read_pointer,
+    sentence_rows,
+    sentences_name,
     sparse_row,
     swap_pointer,
 )
 from index.store import (
     CHUNKS,
     DOCS,
-    SENTENCES,
     VersionMeta,
     dump_records,
     manifest_record,
-    npy_header,
     table_file,
 )
 
@@ -76,14 +76,13 @@ class MilvusWriter:
         self.previous = prev["version"] if prev else None
         self.version = new_version()
         self.coll, self.tcoll = names(loc, self.version)
+        self.scoll = sentences_name(loc, self.version) if sentence_embedder is not None else None
         self.rows = self._sent_rows = 0
         try:
             _create_tables(self.c, self.tcoll)
             create_chunks(self.c, self.coll, dims, settings.faiss_index)
-            self._sent = None
-            if sentence_embedder is not None:
-                self._sent = TableWriter(self.c, self.tcoll, SENTENCES)
-                self._sent.write(npy_header(sentences, sentence_embedder.dim))
+            if self.scoll:
+                create_sentences(self.c, self.scoll, sentence_embedder.dim)
         except BaseException:
             self.abort()
             raise
@@ -99,19 +98,21 @@ class MilvusWriter:
         if rows:
             self.c.insert(self.coll, rows)
         self.rows += len(rows)
-        if self._sent is not None:
-            self._sent.write(np.ascontiguousarray(sentences, np.float16).tobytes())
-            self._sent_rows += len(sentences)
+        if self.scoll:
+            first_row, mat = self._sent_rows, np.ascontiguousarray(sentences, np.float16)
+            for s in range(0, len(mat), BATCH):
+                self.c.insert(self.scoll, [{"id": first_row + s + k, "v": v} for k, v in enumerate(mat[s:s + BATCH])])
+            self._sent_rows += len(mat)
 
     def finish(self, spool, meta: VersionMeta, progress=None) -> None:
         c, coll, tcoll = self.c, self.coll, self.tcoll
         checksums = {DOCS: put_stream(c, tcoll, DOCS, spool.parts(DOCS)),
                      CHUNKS: put_stream(c, tcoll, CHUNKS, spool.parts(CHUNKS)),
                      "idf": put_bytes(c, tcoll, "idf", idf_bytes(self.stats.idf_record()))}
-        if self._sent is not None:
-            if self._sent_rows != self.sentences:
-                raise IndexCorrupt(f"wrote {self._sent_rows} sentence vectors for {self.sentences} sentences")
-            checksums[SENTENCES] = self._sent.close()
+        if self.scoll:
+            c.load_collection(self.scoll)
+            if count(c, self.scoll) != self.sentences or self._sent_rows != self.sentences:
+                raise IndexCorrupt(f"{self.scoll} holds {count(c, self.scoll)} rows for {self.sentences} sentences")
         for name, records in meta.tables.items():
             table_file(name)  # checks the name
             checksums[f"table-{name}"] = put_bytes(c, tcoll, f"table-{name}", dump_records(records))
@@ -119,7 +120,7 @@ class MilvusWriter:
         if count(c, coll) != meta.chunks or self.rows != meta.chunks:
             raise IndexCorrupt(f"{coll} holds {count(c, coll)} rows after writing {meta.chunks}: not swapped in")
         manifest = manifest_record(meta, checksums, self.previous)
-        manifest["backend"] = {"kind": "milvus", "version": self.version}
+        manifest["backend"] = {"kind": "milvus", "version": self.version, "layout": LAYOUT}
         raw = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
         put_bytes(c, tcoll, "manifest", raw)
         c.load_collection(tcoll)
@@ -128,7 +129,7 @@ class MilvusWriter:
         drop_versions(self.loc, keep={self.version, self.previous or ""})
 
     def abort(self) -> None:
-        for name in (self.coll, self.tcoll):
+        for name in (self.coll, self.tcoll, self.scoll):
             with contextlib.suppress(Exception):
                 self.c.drop_collection(name)
 
@@ -158,43 +159,6 @@ def _table_lines(c, coll: str, name: str, info: dict | None, where: str) -> Iter
         raise IndexCorrupt(f"{name} of {where} fails its checksum: rebuild with `verbatim index`")
 
 
-class _PieceRows:
-    """Rows of a ``.npy`` table read a few pieces at a time (a rebuild reuses some rows of it)."""
-
-    KEEP = 64  # decoded pieces kept (rows are mostly asked for in order)
-
-    def __init__(self, c, coll: str, name: str, info: dict):
-        self.c, self.coll, self.name, self.pieces = c, coll, name, int(info["pieces"])
-        self._cache: dict[int, bytes] = {}
-        f = io.BytesIO(self._piece(0))  # the header is well inside the first piece
-        major, _ = np.lib.format.read_magic(f)
-        shape, _, dtype = (np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0)(f)
-        self.start = f.tell()
-        self.dim, self.dtype = int(shape[1]), np.dtype(dtype)
-        self.row = self.dim * self.dtype.itemsize
-
-    def _piece(self, j: int) -> bytes:
-        if j not in self._cache:
-            if len(self._cache) >= self.KEEP:
-                self._cache.pop(next(iter(self._cache)))
-            got = self.c.query(self.coll, filter=f'name == "{self.name}" and seq == {j}', output_fields=["data"])
-            if not got:
-                raise IndexCorrupt(f"{self.name} of {self.coll} is missing piece {j}")
-            self._cache[j] = base64.b64decode(got[0]["data"])
-        return self._cache[j]
-
-    def __call__(self, rows: np.ndarray) -> np.ndarray:
-        raw = TableWriter.RAW
-        out = np.zeros((len(rows), self.dim), self.dtype)
-        for n, r in enumerate(np.asarray(rows, dtype=np.int64).tolist()):
-            a = self.start + r * self.row
-            b = a + self.row
-            data = b"".join(self._piece(j)[max(a, j * raw) - j * raw:min(b, (j + 1) * raw) - j * raw]
-                            for j in range(a // raw, (b - 1) // raw + 1))
-            out[n] = np.frombuffer(data, self.dtype)
-        return out
-
-
 def previous(loc: MilvusLocation):
     """The current version as a build reads it for reuse: (manifest, a table's lines, embedder
     ``i``'s vectors at chunk rows, sentence vectors at rows), or None when there is none."""
@@ -220,11 +184,14 @@ def previous(loc: MilvusLocation):
             raise IndexCorrupt(f"{coll} is missing chunk rows")
         return np.stack([got[int(r)] for r in rows])
 
-    sentence_rows: list[_PieceRows] = []
-
     def sentence_vectors(rows: np.ndarray) -> np.ndarray:
-        if not sentence_rows:
-            sentence_rows.append(_PieceRows(c, tcoll, SENTENCES, m["checksums"][SENTENCES]))
-        return sentence_rows[0](rows)
+        scoll = sentences_name(loc, version)
+        ensure_loaded(c, scoll)
+        ids = np.asarray(rows, dtype=np.int64).tolist()
+        got = sentence_rows(c, scoll, sorted(set(ids)))
+        if len(got) != len(set(ids)):
+            raise IndexCorrupt(f"{scoll} is missing sentence rows")
+        return np.stack([got[j] for j in ids])
 
-    return m, lines, vectors, sentence_vectors
+    has_sentences = m.get("settings", {}).get("sentence_embedder") and m.get("backend", {}).get("layout") == LAYOUT
+    return m, lines, vectors, sentence_vectors if has_sentences else None

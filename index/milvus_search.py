@@ -112,3 +112,25 @@ class MilvusSearcher:
         if found != len(set(ids.tolist())):
             raise IndexCorrupt(f"{self.coll} is missing chunk rows: rebuild with `verbatim index`")
         return out
+
+
+class MilvusSentenceRows:
+    """The sentence vectors of a Milvus store version (``index.backend.SentenceRows``): rows are
+    fetched by primary key for the chunks a question quotes from, never held by the app."""
+
+    def __init__(self, c, coll: str, n: int):
+        self.c, self.coll, self.n = c, coll, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def take(self, ranges):
+        from index.milvus_store import sentence_rows
+
+        ids = [j for a, b in ranges for j in range(a, b)]
+        got = sentence_rows(self.c, self.coll, ids)
+        if len(got) != len(set(ids)):
+            raise IndexCorrupt(f"{self.coll} is missing sentence rows: rebuild with `verbatim index`")
+        dim = len(next(iter(got.values()))) if got else 0
+        return [np.stack([got[j] for j in range(a, b)]) if b > a else np.zeros((0, dim), np.float16)
+                for a, b in ranges]

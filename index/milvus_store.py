@@ -5,8 +5,10 @@ One store named ``N`` (``?name=N``, default ``verbatim``) in one Milvus::
     N_pointer          one row, key "current": {"version", "manifest_sha256", "previous"}
     N_<ver>_chunks     one row per chunk: ``no`` (its number), ``lex`` (sparse BM25 weights
                        of the chunk's tokens, ``index.lexical``), ``d0``.. (one vector per embedder)
+    N_<ver>_sentences  one row per sentence of every chunk, in chunk order: ``id`` (its row),
+                       ``v`` (float16, the sentence embedder's vector); read per candidate
     N_<ver>_tables     the version's files as base64 pieces: manifest, docs, chunks,
-                       idf, sentences and the named side tables (``table-<name>``)
+                       idf and the named side tables (``table-<name>``)
 
 The chunk rows hold BM25 *document* weights (idf x saturated tf, exactly those
 of the local matrix) in a sparse field searched by inner product, so a
@@ -101,6 +103,13 @@ def ensure_loaded(c, coll: str) -> None:
 
 def names(loc: MilvusLocation, version: str) -> tuple[str, str]:
     return f"{loc.name}_{version}_chunks", f"{loc.name}_{version}_tables"
+
+
+def sentences_name(loc: MilvusLocation, version: str) -> str:
+    return f"{loc.name}_{version}_sentences"
+
+
+LAYOUT = 2  # 2: sentence vectors in their own collection (1: a table the app read whole)
 
 
 def _pointer(loc: MilvusLocation) -> str:
@@ -254,6 +263,27 @@ def sparse_row(terms: np.ndarray, weights: np.ndarray) -> dict[int, float]:
     return dict(zip(np.minimum(terms.astype(np.int64), _MAX_TERM).tolist(), weights.tolist()))
 
 
+def create_sentences(c, coll: str, dim: int) -> None:
+    from pymilvus import DataType
+
+    s = c.create_schema(auto_id=False, enable_dynamic_field=False)
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("v", DataType.FLOAT16_VECTOR, dim=int(dim))
+    ip = c.prepare_index_params()
+    ip.add_index("v", index_type="FLAT", metric_type="IP")  # never searched; Milvus loads only indexed fields
+    c.create_collection(coll, schema=s, index_params=ip, consistency_level="Strong")
+
+
+def sentence_rows(c, coll: str, ids: list[int]) -> dict[int, np.ndarray]:
+    """Float16 vectors of sentence rows ``ids`` (primary-key lookups, a thousand at a time)."""
+    got: dict[int, np.ndarray] = {}
+    for s in range(0, len(ids), BATCH):
+        for r in c.query(coll, filter=f"id in {ids[s:s + BATCH]}", output_fields=["id", "v"]):
+            v = r["v"]
+            got[int(r["id"])] = np.frombuffer(v[0] if isinstance(v, list) else v, dtype=np.float16)
+    return got
+
+
 def count(c, coll: str) -> int:
     return int(c.query(coll, filter="", output_fields=["count(*)"])[0]["count(*)"])
 
@@ -263,7 +293,7 @@ def drop_versions(loc: MilvusLocation, keep: set[str]) -> None:
     c = client(loc)
     prefix = f"{loc.name}_v"
     for coll in c.list_collections():
-        if coll.startswith(prefix) and coll.endswith(("_chunks", "_tables")):
+        if coll.startswith(prefix) and coll.endswith(("_chunks", "_tables", "_sentences")):
             version = coll[len(loc.name) + 1:].rsplit("_", 1)[0]
             if version not in keep:
                 c.drop_collection(coll)
@@ -325,12 +355,10 @@ def open_milvus_store(loc: MilvusLocation):
     from index.store import (
         CHUNKS,
         DOCS,
-        SENTENCES,
         Store,
         parse_chunks,
         parse_docs,
         read_jsonl,
-        read_npy,
     )
 
     version, m = read_current(loc)
@@ -341,14 +369,20 @@ def open_milvus_store(loc: MilvusLocation):
     names_ = list(fp.get("embedders") or [])
     specs = list(fp.get("embedder_specs") or names_)
     dims = fp.get("dims") or {}
+    c = client(loc)
     vectors = None
-    if fp.get("sentence_embedder") and SENTENCES in m.get("checksums", {}):
-        vectors = read_npy(read_table(loc, version, m, SENTENCES))
-        if len(vectors) != sum(len(c.sentences) for c in chunks):
+    if fp.get("sentence_embedder"):
+        if m.get("backend", {}).get("layout") != LAYOUT:
+            raise IndexCorrupt(f"{loc} was written by an older Verbatim: rebuild with `verbatim index --force`")
+        from index.milvus_search import MilvusSentenceRows
+
+        scoll = sentences_name(loc, version)
+        ensure_loaded(c, scoll)
+        vectors = MilvusSentenceRows(c, scoll, count(c, scoll))
+        if len(vectors) != sum(len(ch.sentences) for ch in chunks):
             raise IndexCorrupt(f"sentence vectors of {loc} do not match its chunks: rebuild")
     tables = {n[len("table-"):]: read_jsonl(read_table(loc, version, m, n))
               for n in m.get("checksums", {}) if n.startswith("table-")}
-    c = client(loc)
     coll, _ = names(loc, version)
     ensure_loaded(c, coll)
     if count(c, coll) != len(chunks):

@@ -45,7 +45,7 @@ class Previous:
     manifest: dict
     lines: Callable[[str], Iterator[bytes]]  # one of its JSON-lines tables, checked against the manifest at its end
     vectors: Callable[[int, np.ndarray], np.ndarray]  # embedder ``i``'s vectors at these chunk rows
-    sentence_vectors: Callable[[np.ndarray], np.ndarray]  # float16 sentence vectors at these rows
+    sentence_vectors: Callable[[np.ndarray], np.ndarray] | None  # float16 sentence vectors at these rows
 
 
 def previous_of(where) -> Previous | None:
@@ -80,7 +80,8 @@ def previous_of(where) -> Previous | None:
             opened["npy"] = np.load(verified(SENTENCES), mmap_mode="r", allow_pickle=False)
         return np.asarray(opened["npy"][np.asarray(rows, dtype=np.int64)])
 
-    return Previous(manifest, lines, vectors, sentence_vectors)
+    return Previous(manifest, lines, vectors,
+                    sentence_vectors if SENTENCES in manifest.get("checksums", {}) else None)
 
 
 class Reuse:
@@ -94,7 +95,7 @@ class Reuse:
             old = prev.manifest.get("settings", {})
             dense = [old.get("embedders"), old.get("dims")] == [fingerprint.get("embedders"), fingerprint.get("dims")]
             sent = bool(sentence_spec) and old.get("sentence_embedder") == sentence_spec \
-                and SENTENCES in prev.manifest.get("checksums", {})
+                and prev.sentence_vectors is not None
             if not (dense or sent):
                 continue
             try:

@@ -121,7 +121,7 @@ class Store:
     embedder_names: list[str]  # the embedders' ``name``s, in the order of ``dense``
     dense: list[Any]  # one FAISS index per embedder
     sentence_spec: str | None
-    sentence_vectors: np.ndarray | None  # float16, every chunk's sentences in chunk order
+    sentence_vectors: Any  # an ``index.backend.SentenceRows`` (float16, every chunk's sentences in chunk order) or None
     search: Any = None  # an ``index.backend.Searcher``: lexical and dense top-k from the engine
     dims: tuple[int, ...] = ()  # each embedder's dimension, in the order of ``embedder_names``
     tables: dict[str, list[dict]] = field(default_factory=dict)  # named side tables of this version
@@ -159,8 +159,9 @@ def open_store(store_dir: str | Path) -> Store:
             raise IndexCorrupt(f"sentence vectors of {store_dir} do not match its chunks: rebuild")
     tables = {n[len("table-"):-len(".jsonl")]: read_jsonl(read_verified(vdir, m, n))
               for n in m.get("checksums", {}) if n.startswith("table-") and n.endswith(".jsonl")}
-    from index.backend import LocalSearcher
+    from index.backend import ArrayRows, LocalSearcher
 
+    vectors = None if vectors is None else ArrayRows(vectors)
     return Store(store_dir, vdir, m, docs, chunks, bm25, specs, names, dense, sentence_spec, vectors,
                  search=LocalSearcher(bm25, dense), dims=tuple(int(i.d) for i in dense), tables=tables)
 

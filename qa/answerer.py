@@ -129,14 +129,14 @@ def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSet
         order = np.array(first + [j for j in order if index.chunks[int(cand[j])].chunk_id not in citing])
     order = order[: settings.passages]
     passages = [index.passage(int(cand[j]), float(fused[j])) for j in order]
+    # navigation lists and citation lines may be shown as passages, never quoted as the answer
+    quotable = [int(cand[j]) for j in order if index.chunks[int(cand[j])].kind not in BOILERPLATE]
+    sims = dict(zip(quotable, index.sentence_similarities(q, qvecs, quotable) or [None] * len(quotable)))
     sentences = []
     for j in order:
         c = index.chunks[int(cand[j])]
-        # navigation lists and citation lines may be shown as passages, never quoted as the answer
-        quotable = c.kind not in BOILERPLATE
         sentences.append(Sentences(c.source, float(fused[j]), index.docs[c.source].text,
-                                   tuple(c.sentences) if quotable else (),
-                                   index.sentence_similarities(q, qvecs, int(cand[j])) if quotable else None))
+                                   tuple(c.sentences) if int(cand[j]) in sims else (), sims.get(int(cand[j]))))
     scored = score_sentences(q, sentences, question_idf(index, q), settings.extract)
     top = int(order[0])
     dense = [float(signals[f"dense{i}"][top]) for i in range(index.engine.n_dense)]

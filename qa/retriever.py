@@ -95,7 +95,7 @@ class Index:
         self._latin = np.array([_latin_share(c.text) > settings.latin_share for c in self.chunks], dtype=bool)
         # sentence vectors (for choosing quotes), aligned with the chunks' sentences
         self.sentence_spec = st.sentence_spec
-        self.sentence_vectors = st.sentence_vectors  # float16; a chunk's rows are widened when used
+        self.sentence_vectors = st.sentence_vectors  # SentenceRows, float16; a chunk's rows are widened when used
         self.sentence_base = np.cumsum([0] + [len(c.sentences) for c in self.chunks])
         if self.sentence_vectors is not None:
             self._sentence_qvec_index = self.specs.index(self.sentence_spec) if self.sentence_spec in self.specs else None
@@ -130,16 +130,17 @@ class Index:
                 self._qcache.pop(next(iter(self._qcache)))
         return vecs
 
-    def sentence_similarities(self, q: Query, qvecs: list[np.ndarray], chunk: int) -> np.ndarray | None:
-        """Cosine of the query with each sentence of chunk number ``chunk`` (None without vectors)."""
+    def sentence_similarities(self, q: Query, qvecs: list[np.ndarray], chunks: list[int]) -> list[np.ndarray] | None:
+        """Cosine of the query with each sentence of each of ``chunks`` (None without vectors),
+        their rows read in one request."""
         if self.sentence_vectors is None:
             return None
         if self._sentence_qvec_index is not None:
             v = qvecs[self._sentence_qvec_index]
         else:
             v = self._sentence_embedder.embed_queries([q.embed_text])[0]
-        a, b = self.sentence_base[chunk], self.sentence_base[chunk + 1]
-        return self.sentence_vectors[a:b].astype(np.float32) @ v
+        rows = self.sentence_vectors.take([(int(self.sentence_base[c]), int(self.sentence_base[c + 1])) for c in chunks])
+        return [r.astype(np.float32) @ v for r in rows]
 
     def scored_candidates(self, q: Query, sources: list[str] | None = None,
                           qvecs: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
