@@ -75,18 +75,21 @@ class Constraint:
     Kinds: ``place``, ``year``, ``article`` (a law's article), ``name`` (an
     acronym or a product-like name: OHCHR, PhotoDNA), and kinds of fact:
     ``phone``, ``url``, ``sentence_length``, ``fine``, ``deadline``.
-    ``pattern`` is matched against folded, lower-case text: of the passages
-    found (``scope="passages"``: a kind of fact, or the year of a figure
-    asked for), or of every document (``scope="documents"``: a place, a
-    name, an article, a year the documents never mention; a question
-    written in English names in English what the documents may name in
-    Chinese, so only names that are written alike are checked).
+    ``pattern`` is matched against the folded, lower-case text of the passages
+    found (``scope="passages"``: a kind of fact, or the year of a figure asked
+    for). A constraint on every document (``scope="documents"``: a place, a
+    name, an article, a year the documents never mention) is met when the
+    store's vocabulary holds every token of one of its ``literals`` (a lookup,
+    at any size of store); a question written in English names in English
+    what the documents may name in Chinese, so only names that are written
+    alike are checked.
     """
 
     kind: str
     label: str
     pattern: str
     scope: str = "documents"
+    literals: tuple[str, ...] = ()  # folded, lower-case: any of them met in the documents meets it
 
 
 @dataclass(frozen=True)
@@ -193,11 +196,22 @@ _PLACES = {
 _PLACE_RE = re.compile("|".join(re.escape(k) if not k.isascii() else rf"\b{re.escape(k)}\b"
                                 for k in sorted(_PLACES, key=len, reverse=True)))
 # the same place written another way in the documents (folded)
-_PLACE_ALIASES = {"美国": r"美国|美方|白宫|united states|u\.s\.", "united states": r"美国|united states|u\.s\.",
-                  "欧盟": r"欧盟|欧洲联盟|\beu\b|european union", "european union": r"欧盟|\beu\b|european union",
-                  "联合国": r"联合国|\bun\b|united nations", "台湾": r"台湾|我国|国内|中华民国", "taiwan": r"台湾|我国|taiwan",
-                  "uk": r"英国|united kingdom|\buk\b|britain", "united kingdom": r"英国|united kingdom|\buk\b|britain",
-                  "英国": r"英国|united kingdom|\buk\b|britain", "大陆": r"中国大陆|大陆|中国", "中国大陆": r"中国大陆|大陆|中国"}
+_PLACE_ALIASES = {"美国": ("美国", "美方", "白宫", "united states", "u.s."), "united states": ("美国", "united states", "u.s."),
+                  "欧盟": ("欧盟", "欧洲联盟", "eu", "european union"), "european union": ("欧盟", "eu", "european union"),
+                  "联合国": ("联合国", "un", "united nations"), "台湾": ("台湾", "我国", "国内", "中华民国"),
+                  "taiwan": ("台湾", "我国", "taiwan"), "uk": ("英国", "united kingdom", "uk", "britain"),
+                  "united kingdom": ("英国", "united kingdom", "uk", "britain"),
+                  "英国": ("英国", "united kingdom", "uk", "britain"), "大陆": ("中国大陆", "大陆", "中国"),
+                  "中国大陆": ("中国大陆", "大陆", "中国")}
+
+
+def _literal_pattern(literals: tuple[str, ...]) -> str:
+    """A pattern matching any of ``literals`` (Latin words whole, spaces as any spacing)."""
+    def one(lit: str) -> str:
+        p = r"\s*".join(re.escape(part) for part in lit.split())
+        return rf"(?<![a-z0-9]){p}(?![a-z0-9])" if lit.isascii() else p
+    return "|".join(one(lit) for lit in literals)
+
 
 # Kinds of fact an answer must hold when the question asks for them.
 _FACT_KINDS = (
@@ -243,21 +257,25 @@ def _constraints(q: str, folded: str) -> tuple[Constraint, ...]:
     low = folded.lower()
     for m in _PLACE_RE.finditer(low):
         key = m.group(0)
-        add(Constraint("place", _PLACES[key], _PLACE_ALIASES.get(key, re.escape(key))))
+        lits = _PLACE_ALIASES.get(key, (key,))
+        add(Constraint("place", _PLACES[key], _literal_pattern(lits), literals=lits))
     # the year of a figure asked for must be in the passages; any other year, somewhere in the documents
     year_scope = "passages" if asks_for(folded) == "number" else "documents"
     for m in _YEAR.finditer(folded):
         if m.group(1) or m.group(2):
             y = m.group(1) or m.group(2)
             add(Constraint("year", f"{y}年" if lang == "zh" else y, rf"(?<!\d){y}(?!\d)|民国\s*{int(y) - 1911}\s*年|"
-                                                                   rf"(?<!\d){int(y) - 1911}\s*年", year_scope))
+                                                                   rf"(?<!\d){int(y) - 1911}\s*年", year_scope,
+                           (y, f"{int(y) - 1911}年")))
         else:
             roc = int(m.group(3))
-            add(Constraint("year", f"民國{roc}年", rf"(?<!\d){roc}\s*年|(?<!\d){roc + 1911}(?!\d)", year_scope))
+            add(Constraint("year", f"民國{roc}年", rf"(?<!\d){roc}\s*年|(?<!\d){roc + 1911}(?!\d)", year_scope,
+                           (f"{roc}年", str(roc + 1911))))
     for m in _ARTICLE.finditer(folded):
         art = f"第{m.group(1)}条" + (f"之{m.group(2)}" if m.group(2) else "")
         label = f"第{m.group(1)}條" + (f"之{m.group(2)}" if m.group(2) else "")
-        add(Constraint("article", label, re.escape(art).replace("条", r"\s*条\s*").replace("之", r"之\s*")))
+        add(Constraint("article", label, re.escape(art).replace("条", r"\s*条\s*").replace("之", r"之\s*"),
+                       literals=(art,)))
     for kind, asked, pattern, labels in _FACT_KINDS:
         if asked.search(low):
             add(Constraint(kind, labels[lang], pattern, "passages"))
@@ -268,7 +286,7 @@ def _constraints(q: str, folded: str) -> tuple[Constraint, ...]:
         name = name[:-1] if name.endswith("s") and name[:-1].isupper() else name  # NGOs: the NGO
         if name.upper() in _NAME_STOP or len(name) < 3 or name.lower() in _PLACES:
             continue
-        add(Constraint("name", name, rf"(?<![a-z]){re.escape(name.lower())}(?![a-z])"))
+        add(Constraint("name", name, rf"(?<![a-z]){re.escape(name.lower())}(?![a-z])", literals=(name.lower(),)))
     return tuple(out)
 
 
@@ -293,10 +311,14 @@ def analyse(question: object) -> Query:
                  constraints=_constraints(q[:ANALYSE_CHARS], head), terms=lookup(head, q))
 
 
-def unmet(constraints: tuple[Constraint, ...], passages: list[str], documents: str) -> list[Constraint]:
-    """The constraints that the passages found (folded here) or the documents
-    (``documents``: every document's text, already folded and lower-case) do not meet."""
+def unmet(constraints: tuple[Constraint, ...], passages: list[str], mentions) -> list[Constraint]:
+    """The constraints that the passages found (folded here) or the documents do not meet.
+
+    ``mentions(literal)`` says whether the documents hold a literal (``qa.retriever.Index.mentions``:
+    every token of it is in the store's vocabulary).
+    """
     if not constraints:
         return []
     found = "\n".join(fold(t).lower() for t in passages)
-    return [c for c in constraints if not re.search(c.pattern, found if c.scope == "passages" else documents)]
+    return [c for c in constraints
+            if not (re.search(c.pattern, found) if c.scope == "passages" else any(map(mentions, c.literals)))]

@@ -11,7 +11,6 @@ the dense signals decide them.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from pathlib import Path
@@ -34,9 +33,8 @@ from index.errors import (
     InvalidQuestion,
     UnknownSource,
 )
-from index.lexical import tokens
+from index.lexical import hashes, tokens
 from index.store import DocRecord, Store, default_store
-from index.textnorm import fold
 from qa.fusion import RetrievalSettings, fuse  # noqa: F401 - re-exported
 from qa.query import MAX_QUESTION_CHARS, Query, analyse, check_question  # noqa: F401 - re-exported
 from qa.records import Passage
@@ -101,10 +99,11 @@ class Index:
             self._sentence_qvec_index = self.specs.index(self.sentence_spec) if self.sentence_spec in self.specs else None
             self._sentence_embedder = None if self._sentence_qvec_index is not None else get_embedder(self.sentence_spec)
 
-    @functools.cached_property
-    def folded_documents(self) -> str:
-        """Every document's text, folded and lower-case (what ``qa.query.unmet`` checks names against)."""
-        return "\n".join(fold(d.text).lower() for d in self.docs.values())
+    def mentions(self, literal: str) -> bool:
+        """Do the documents hold ``literal`` (folded)? Every unigram and bigram token of it is in the
+        store's vocabulary: a lookup at any size of store (``qa.query.unmet``)."""
+        h = np.unique(hashes(tokens(literal)))
+        return len(h) > 0 and len(self.bm25.lookup(h)) == len(h)
 
     # -- scoring ---------------------------------------------------------
     def query_vectors(self, q: Query) -> list[np.ndarray]:
