@@ -13,6 +13,7 @@ import numpy as np
 
 from index.errors import IndexCorrupt
 from index.lexical import BM25
+from index.dense import _faiss
 from index.store import (
     BM25_FILE,
     CHUNKS,
@@ -20,7 +21,6 @@ from index.store import (
     MANIFEST,
     SENTENCES,
     VersionMeta,
-    _faiss,
     _sha256_file,
     _write,
     current_version,
@@ -40,8 +40,8 @@ class LocalWriter:
     The FAISS indexes grow in memory (they are the final index); sentence vectors go to
     ``sentences.npy`` as they come; ``docs.jsonl`` and ``chunks.jsonl`` are moved in from the
     build's spool (in the store folder, so on the same file system). Every file is fsynced, the
-    manifest written last with their checksums. A FAISS kind that needs training is trained on
-    the first batch.
+    manifest written last with their checksums. A FAISS kind that needs training (an inverted
+    file) keeps every vector until the end and is trained on all of them.
     """
 
     def __init__(self, store_dir: Path, settings, dims: list[int], bm25: BM25, sentence_embedder, sentences: int):
@@ -54,16 +54,18 @@ class LocalWriter:
         self.vdir.mkdir(parents=True)
         faiss = _faiss()
         self.dense = [faiss.index_factory(int(d), settings.faiss_index, faiss.METRIC_INNER_PRODUCT) for d in dims]
+        self._untrained: list[list[np.ndarray]] = [[] for _ in dims]
         self._sent, self._rows = None, 0
         if sentence_embedder is not None:
             self._sent = open(self.vdir / SENTENCES, "wb")
             self._sent.write(npy_header(sentences, sentence_embedder.dim))
 
     def add(self, first: int, texts: list[str], dense: list[np.ndarray], sentences: np.ndarray | None) -> None:
-        for index, mat in zip(self.dense, dense):
-            if not index.is_trained:
-                index.train(mat)
-            index.add(mat)
+        for index, mat, held in zip(self.dense, dense, self._untrained):
+            if index.is_trained:
+                index.add(mat)
+            else:
+                held.append(mat)
         if self._sent is not None:
             self._sent.write(np.ascontiguousarray(sentences, np.float16).tobytes())
             self._rows += len(sentences)
@@ -75,6 +77,12 @@ class LocalWriter:
             self._sent.close()
             if self._rows != self.sentences:
                 raise IndexCorrupt(f"wrote {self._rows} sentence vectors for {self.sentences} sentences")
+        for index, held in zip(self.dense, self._untrained):
+            if held:
+                mat = np.concatenate(held)
+                index.train(mat)
+                index.add(mat)
+                held.clear()
         for name in (DOCS, CHUNKS):
             os.replace(spool.path(name), vdir / name)
         spool.remove()  # before the swap: after it, nothing is left to do but remove old versions

@@ -17,7 +17,6 @@ from index.lexical import BM25Stats
 from index.milvus_store import (
     BATCH,
     LAYOUT,
-    _create_tables,
     client,
     count,
     create_chunks,
@@ -27,8 +26,6 @@ from index.milvus_store import (
     idf_bytes,
     names,
     new_version,
-    put_bytes,
-    put_stream,
     read_current,
     read_pointer,
     sentence_rows,
@@ -36,6 +33,7 @@ from index.milvus_store import (
     sparse_row,
     swap_pointer,
 )
+from index.milvus_tables import create_tables, put_bytes, put_stream
 from index.store import (
     CHUNKS,
     DOCS,
@@ -79,7 +77,7 @@ class MilvusWriter:
         self.scoll = sentences_name(loc, self.version) if sentence_embedder is not None else None
         self.rows = self._sent_rows = 0
         try:
-            _create_tables(self.c, self.tcoll)
+            create_tables(self.c, self.tcoll)
             create_chunks(self.c, self.coll, dims, settings.faiss_index)
             if self.scoll:
                 create_sentences(self.c, self.scoll, sentence_embedder.dim)

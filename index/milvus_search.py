@@ -41,8 +41,9 @@ class MilvusSearcher:
 
     POOL = 4
 
-    def __init__(self, c, coll: str, n_dense: int):
+    def __init__(self, c, coll: str, n_dense: int, dense_params: dict | None = None):
         self.c, self.coll, self.n_dense = c, coll, n_dense
+        self.dense_params = dense_params or {"metric_type": "IP"}
         self._pool = ThreadPoolExecutor(self.POOL, thread_name_prefix="milvus-search")
 
     def propose(self, query, k, dense):
@@ -66,8 +67,9 @@ class MilvusSearcher:
         return out
 
     def _search(self, field: str, vec, k: int, flt: str = "") -> tuple[np.ndarray, np.ndarray]:
+        params = {"metric_type": "IP"} if field == "lex" else self.dense_params
         res = self.c.search(self.coll, [vec], anns_field=field, limit=max(1, min(k, MAX_K)), filter=flt,
-                            search_params={"metric_type": "IP"}, output_fields=[])[0]
+                            search_params=params, output_fields=[])[0]
         return (np.array([r["id"] for r in res], dtype=np.int64),
                 np.array([r["distance"] for r in res], dtype=np.float32))
 

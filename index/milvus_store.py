@@ -34,6 +34,7 @@ import io
 import json
 import logging
 import os
+import re
 import threading
 import time
 import warnings
@@ -43,11 +44,11 @@ import numpy as np
 from index.backend import MilvusLocation
 from index.errors import IndexCorrupt, IndexNotFound, VerbatimError
 from index.lexical import BM25
+from index.milvus_tables import get_bytes
 from index.threads import ensure_configured
 
 log = logging.getLogger(__name__)
 
-PIECE = 60000  # base64 characters per row of a tables collection (VARCHAR holds 65,535 bytes)
 BATCH = 1000  # chunk rows per insert
 MAX_K = 16384  # Milvus's largest topk / query window
 _MAX_TERM = 2**32 - 2  # sparse indices must be below 2^32 - 1
@@ -142,92 +143,6 @@ def pointer_marker(loc: MilvusLocation) -> str:
 
 
 # -- tables: a version's files as base64 pieces --------------------------------
-def _create_tables(c, coll: str) -> None:
-    from pymilvus import DataType
-
-    s = c.create_schema(auto_id=False, enable_dynamic_field=False)
-    s.add_field("k", DataType.VARCHAR, is_primary=True, max_length=200)
-    s.add_field("name", DataType.VARCHAR, max_length=100)
-    s.add_field("seq", DataType.INT64)
-    s.add_field("data", DataType.VARCHAR, max_length=65535)
-    s.add_field("z", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
-    ip = c.prepare_index_params()
-    ip.add_index("z", index_type="FLAT", metric_type="L2")
-    c.create_collection(coll, schema=s, index_params=ip, consistency_level="Strong")
-
-
-class TableWriter:
-    """Writes table ``name`` of a tables collection as its bytes come (``write``), a few rows at a time;
-    ``close`` returns its manifest entry (sha256, size, pieces)."""
-
-    RAW = PIECE // 4 * 3  # bytes per row: base64 of them is PIECE characters
-
-    def __init__(self, c, coll: str, name: str):
-        self.c, self.coll, self.name = c, coll, name
-        self.h, self.size, self.seq, self.buf, self.rows = hashlib.sha256(), 0, 0, bytearray(), []
-
-    def _emit(self, data: bytes) -> None:
-        self.rows.append({"k": f"{self.name}/{self.seq}", "name": self.name, "seq": self.seq,
-                          "data": base64.b64encode(data).decode("ascii"), "z": [0.0, 0.0]})
-        self.seq += 1
-        if len(self.rows) >= 100:
-            self.c.insert(self.coll, self.rows)
-            self.rows = []
-
-    def write(self, part: bytes) -> None:
-        self.h.update(part)
-        self.size += len(part)
-        self.buf += part
-        raw = self.RAW
-        if len(self.buf) >= raw:
-            whole = len(self.buf) // raw * raw
-            view = memoryview(self.buf)
-            for s in range(0, whole, raw):
-                self._emit(bytes(view[s:s + raw]))
-            view.release()
-            del self.buf[:whole]
-
-    def close(self) -> dict:
-        if self.buf or self.seq == 0:
-            self._emit(bytes(self.buf))
-            self.buf = bytearray()
-        if self.rows:
-            self.c.insert(self.coll, self.rows)
-            self.rows = []
-        return {"sha256": self.h.hexdigest(), "size": self.size, "pieces": self.seq}
-
-
-def put_stream(c, coll: str, name: str, parts) -> dict:
-    """Store the concatenated byte strings ``parts`` as table ``name``; returns its manifest entry."""
-    w = TableWriter(c, coll, name)
-    for p in parts:
-        w.write(p)
-    return w.close()
-
-
-def put_bytes(c, coll: str, name: str, data: bytes) -> dict:
-    """Store ``data`` as table ``name``; returns its manifest entry (sha256, size, pieces)."""
-    return put_stream(c, coll, name, [data])
-
-
-def get_bytes(c, coll: str, name: str, info: dict | None, where: str) -> bytes:
-    """Table ``name``, checked against its manifest entry ``info``."""
-    if info is None:
-        raise IndexCorrupt(f"{name} is not listed in the manifest of {where}")
-    parts: dict[int, str] = {}
-    n = int(info["pieces"])
-    for s in range(0, n, 100):
-        for r in c.query(coll, filter=f'name == "{name}" and seq >= {s} and seq < {min(n, s + 100)}',
-                         output_fields=["seq", "data"]):
-            parts[int(r["seq"])] = r["data"]
-    if len(parts) != n:
-        raise IndexCorrupt(f"{name} of {where} has {len(parts)} of its {n} pieces: rebuild with `verbatim index`")
-    data = b"".join(base64.b64decode(parts.pop(j)) for j in range(n))  # each piece is whole base64
-    if len(data) != info["size"] or hashlib.sha256(data).hexdigest() != info["sha256"]:
-        raise IndexCorrupt(f"{name} of {where} fails its checksum: rebuild with `verbatim index`")
-    return data
-
-
 def idf_bytes(bm25: BM25) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, terms=bm25.terms, idf=bm25.idf, params=np.array([bm25.n_docs, bm25.k1, bm25.b]))
@@ -243,6 +158,33 @@ def idf_table(data: bytes) -> BM25:
 
 
 # -- chunk rows ----------------------------------------------------------------
+def milvus_index(kind: str) -> tuple[str, dict]:
+    """The Milvus index of a FAISS kind (``IndexSettings.faiss_index``): "Flat" is FLAT (exact, as
+    locally), "IVF<n>,Flat" is IVF_FLAT with n lists (searched with ``index.store.nprobe``), "HNSW<M>"
+    is HNSW (a Milvus server; Lite has no HNSW); anything else is left to Milvus (AUTOINDEX)."""
+    from index.dense import ivf_lists
+
+    if kind == "Flat":
+        return "FLAT", {}
+    if ivf_lists(kind):
+        return "IVF_FLAT", {"nlist": ivf_lists(kind)}
+    m = re.fullmatch(r"HNSW(\d+)", kind)
+    if m:
+        return "HNSW", {"M": int(m.group(1)), "efConstruction": 200}
+    return "AUTOINDEX", {}
+
+
+def search_params(kind: str) -> dict:
+    """What a search of a dense field of this kind is given (the same nprobe as the local index)."""
+    from index.dense import ivf_lists, nprobe
+
+    if ivf_lists(kind):
+        return {"metric_type": "IP", "params": {"nprobe": nprobe(ivf_lists(kind))}}
+    if kind.startswith("HNSW"):
+        return {"metric_type": "IP", "params": {"ef": 128}}
+    return {"metric_type": "IP"}
+
+
 def create_chunks(c, coll: str, dims: list[int], index_kind: str) -> None:
     from pymilvus import DataType
 
@@ -253,8 +195,9 @@ def create_chunks(c, coll: str, dims: list[int], index_kind: str) -> None:
         s.add_field(f"d{i}", DataType.FLOAT_VECTOR, dim=int(d))
     ip = c.prepare_index_params()
     ip.add_index("lex", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
-    for i in range(len(dims)):  # FLAT is exact, as the local "Flat"; a cluster may prefer AUTOINDEX
-        ip.add_index(f"d{i}", index_type="FLAT" if index_kind == "Flat" else "AUTOINDEX", metric_type="IP")
+    kind, params = milvus_index(index_kind)
+    for i in range(len(dims)):
+        ip.add_index(f"d{i}", index_type=kind, metric_type="IP", params=params)
     c.create_collection(coll, schema=s, index_params=ip, consistency_level="Strong")
 
 
@@ -389,6 +332,6 @@ def open_milvus_store(loc: MilvusLocation):
         raise IndexCorrupt(f"the chunk rows of {loc} ({version}) do not match its chunks: rebuild")
     from index.milvus_search import MilvusSearcher
 
-    search = MilvusSearcher(c, coll, len(names_))
+    search = MilvusSearcher(c, coll, len(names_), search_params(fp.get("faiss_index", "Flat")))
     return Store(loc, version, m, docs, chunks, idf, specs, names_, [], fp.get("sentence_embedder"), vectors,
                  search=search, dims=tuple(int(dims.get(n, 0)) for n in names_), tables=tables)

@@ -20,11 +20,11 @@ import numpy as np
 from index.backend import MilvusLocation
 from index.embed import Embedder
 from index.errors import IndexCorrupt, IndexNotFound
+from index.dense import read_faiss_file
 from index.store import (
     CHUNKS,
     SENTENCES,
     dense_file,
-    read_faiss_file,
     read_manifest,
     text_key,
     verify_file,

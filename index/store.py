@@ -57,7 +57,7 @@ from index.storerecords import (  # noqa: F401 - re-exported: the store's record
     read_jsonl,
     table_file,
 )
-from index.threads import ensure_configured
+from index.dense import _faiss, read_faiss, searchable  # noqa: F401 - the store's FAISS files
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class IndexSettings:
     max_chars: int = 320
     k1: float = 0.9
     b: float = 0.6
-    faiss_index: str = "Flat"  # a faiss.index_factory string: "Flat", "HNSW32", ...
+    faiss_index: str = "Flat"  # a faiss.index_factory string: "Flat" (exact), "IVF1024,Flat", "HNSW32", ...
     sentence_embedder: str | None = "use"  # vectors of single sentences, for quote choice
 
     def fingerprint(self, dims: dict[str, int] | None = None) -> dict:
@@ -147,7 +147,7 @@ def open_store(store_dir: str | Path) -> Store:
     dims = fp.get("dims") or {}
     dense = []
     for i, name in enumerate(names):
-        idx = read_faiss(read_verified(vdir, m, dense_file(i)))
+        idx = searchable(read_faiss(read_verified(vdir, m, dense_file(i))))
         if idx.ntotal != len(chunks) or (name in dims and idx.d != dims[name]):
             raise IndexCorrupt(f"dense index {i} of {store_dir} does not match its chunks: rebuild")
         dense.append(idx)
@@ -293,28 +293,6 @@ def verify_file(vdir: Path, manifest: dict, name: str) -> Path:
     if not ok:
         raise IndexCorrupt(f"store file {path} is truncated or altered (checksum mismatch): rebuild with `verbatim index`")
     return path
-
-
-def _faiss():
-    """The faiss module, loaded after the engines' thread settings are chosen (index/threads.py)."""
-    ensure_configured()
-    import faiss
-
-    return faiss
-
-
-def read_faiss(data: bytes):
-    """A FAISS index from verified bytes."""
-    faiss = _faiss()
-
-    return faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
-
-
-def read_faiss_file(path: Path):
-    """A FAISS index from a verified file, memory-mapped (a rebuild reads a few rows of it)."""
-    faiss = _faiss()
-
-    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
 
 
 def read_npy(data: bytes) -> np.ndarray:

@@ -338,3 +338,24 @@ def test_sentence_vectors_round_trip_and_a_rebuild_embeds_none_again(milvus_db, 
         report = build([SEEDS], where, settings, force=True)
         assert report.embedded == 0 and calls == [], where
         assert all(np.array_equal(a, b) for a, b in zip(every_row(open_location(where)), want, strict=True))
+
+
+def test_an_inverted_file_index_on_milvus_scores_every_candidate(milvus_db, tmp_path):
+    """IVF_FLAT (what a large store is built with) still scores every given candidate exactly:
+    a search restricted to the candidates returns them all, with the local store's scores."""
+    import numpy as np
+
+    from index.milvus_store import milvus_index, search_params
+
+    settings = IndexSettings(embedders=FAST.embedders, sentence_embedder=None, faiss_index="IVF16,Flat")
+    assert milvus_index(settings.faiss_index) == ("IVF_FLAT", {"nlist": 16})
+    assert search_params(settings.faiss_index)["params"] == {"nprobe": 1}
+    build([SEEDS], tmp_path / "local", settings)
+    loc = parse_location(f"milvus://{milvus_db}?name=ivf")
+    build([SEEDS], loc, settings)
+    local, remote = Index(tmp_path / "local"), Index(loc)
+    ids = np.arange(0, len(local.chunks), 3)
+    for i, emb in enumerate(local.embedders):
+        v = emb.embed_queries(["深偽影像的法律責任"])[0]
+        assert np.allclose(remote.engine.dense_scores(i, v, ids), local.engine.dense_scores(i, v, ids), atol=1e-5)
+    assert all(a[0] == "answered" for a in answers(remote, questions()[:5]))

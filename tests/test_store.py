@@ -185,3 +185,25 @@ def test_a_damaged_pointer_does_not_block_a_rebuild(corpus, tmp_path):
         Index(tmp_path / "s")
     assert build([corpus], tmp_path / "s", FAST).documents == 3
     assert len(Index(tmp_path / "s").chunks) > 100
+
+
+def test_an_inverted_file_index_serves_and_gives_its_vectors_back_on_a_rebuild(tmp_path, monkeypatch):
+    """"IVF<n>,Flat" is trained on every vector, not on the first batch (5 chunks here, too few for
+    16 lists), searches nlist/32 lists (at least one), scores given candidates from its vectors,
+    and a forced rebuild reuses them."""
+    import faiss
+
+    import index.build as build_mod
+    from qa.answerer import answer_with
+
+    monkeypatch.setattr(build_mod, "ROWS", 5)
+    settings = IndexSettings(embedders=FAKE, sentence_embedder=None, faiss_index="IVF16,Flat")
+    store = tmp_path / "ivf"
+    first = build([SEEDS], store, settings)
+    idx = Index(store)
+    ivf = faiss.extract_index_ivf(idx.dense[0])
+    assert ivf.nlist == 16 and ivf.nprobe == 1 and ivf.ntotal == first.chunks > 100
+    a = answer_with(idx, "刑法第319條之4的罪名是什麼？")
+    assert a.status == "answered" and a.passages
+    again = build([SEEDS], store, settings, force=True)
+    assert again.embedded == 0 and again.reused == first.chunks
