@@ -158,23 +158,23 @@ class Index:
                 raise UnknownSource(f"unknown document(s) {unknown}; known: {sorted(self.docs)}")
             allowed = np.concatenate([self._by_source[x] for x in sources if x in self._by_source]
                                      or [np.zeros(0, np.int64)])
-        lexical = self.lexical_match(q, None, allowed)
-        lq = self.lexical_query(q, self.loose_share(q, lexical))
         qvecs = qvecs if qvecs is not None else self.query_vectors(q)
-        bw, dw = self.weights(q, lexical)
         c = min(s.candidates, n)
-        if allowed is not None and len(allowed) <= s.score_all_below * s.candidates:
-            cand = np.sort(allowed)
-        else:
-            k = c if allowed is None else min(n, s.filtered_dense_factor * c)
-            # an embedder that does not count for this query proposes nothing
-            (ids, scores), dense_ids = self.engine.propose(lq, c if c < n else 0,
-                                                           [(i, v, k) for i, (v, w) in enumerate(zip(qvecs, dw)) if w])
-            # BM25 proposes the chunks it scores above 0 (a chunk with none of the words is no match)
-            pool = ([ids[scores > 0]] if c < n else [np.arange(n)]) + dense_ids
-            cand = np.unique(np.concatenate(pool))
-            if allowed is not None:
+        if allowed is not None:
+            lexical = self.lexical_match(q, None, allowed)
+            lq = self.lexical_query(q, self.loose_share(q, lexical))
+            bw, dw = self.weights(q, lexical)
+            if len(allowed) <= s.score_all_below * s.candidates:
+                cand = np.sort(allowed)
+            else:
+                k = min(n, s.filtered_dense_factor * c)
+                (ids, scores), dense_ids = self.engine.propose(lq, c if c < n else 0,
+                                                               [(i, v, k) for i, (v, w) in enumerate(zip(qvecs, dw)) if w])
+                cand = self._pool(ids, scores, dense_ids, c < n, n)
                 cand = cand[np.isin(cand, allowed)]
+        else:
+            lexical, lq, (bw, dw), (ids, scores), dense_ids = self._propose(q, qvecs, c, n)
+            cand = self._pool(ids, scores, dense_ids, c < n, n)
         if len(cand) == 0:
             return cand, np.zeros(0, np.float32), {}
         bm, dense = self.engine.score(lq, qvecs, cand)
@@ -187,6 +187,43 @@ class Index:
         weights = {"bm25": bw, **{f"dense{i}": dw[i] for i in range(self.engine.n_dense)}}
         fused = fuse(signals, weights, groups, s.boilerplate_penalty * self._boilerplate[cand])
         return cand, fused, signals
+
+    @staticmethod
+    def _pool(ids, scores, dense_ids, lexical: bool, n: int) -> np.ndarray:
+        # BM25 proposes the chunks it scores above 0 (a chunk with none of the words is no match)
+        return np.unique(np.concatenate(([ids[scores > 0]] if lexical else [np.arange(n)]) + list(dense_ids)))
+
+    def _propose(self, q: Query, qvecs, c: int, n: int):
+        """(lexical match, weighted query, weights, BM25 proposals, dense proposals), asking the
+        engine as few times as the question allows (each ask is a round trip on a remote engine).
+
+        The first ask holds the plain BM25 query (its best chunk tells how loose the question
+        is) and every embedder that counts however loose it is; when the weighted query cannot
+        differ from the plain one, that ask's BM25 top ``c`` are the proposals. A second ask is
+        made only for the weighted query or for an embedder that counts only at this looseness.
+        The candidates are those of asking in order (best chunk, then weights, then proposals).
+        """
+        plain = ((1.0, tuple(sorted(set(q.tokens)))),)
+        fixed = q.ask_index is None and self.lexical_query(q) == plain  # the weighted query is the plain one
+        always = [i for i, (a, b) in enumerate(zip(self.weights(q, 1.0)[1], self.weights(q, 0.0)[1])) if a and b]
+        lexical_k = c if c < n else 0
+        first_k = lexical_k if fixed and lexical_k else 1  # at least the best chunk
+        (ids, scores), tops = self.engine.propose(plain, first_k, [(i, qvecs[i], c) for i in always])
+        lexical = 0.0
+        if len(ids) and scores.max() > 0:
+            best = int(ids[scores == scores.max()].min())  # ties: the first chunk, as an argmax
+            lexical = self.coverage(q, self.chunks[best].text)
+        lq = self.lexical_query(q, self.loose_share(q, lexical))
+        bw, dw = self.weights(q, lexical)
+        more = [i for i, w in enumerate(dw) if w and i not in always]
+        if more or not fixed:
+            (lids, lscores), extra = self.engine.propose(lq, 0 if fixed else lexical_k, [(i, qvecs[i], c) for i in more])
+            if not fixed:
+                ids, scores = lids, lscores
+            tops, always = tops + extra, always + more
+        # an embedder that does not count for this query proposes nothing
+        dense_ids = [t for t, i in zip(tops, always) if dw[i]]
+        return lexical, lq, (bw, dw), (ids, scores), dense_ids
 
     def lexical_query(self, q: Query, loose: float = 1.0) -> LexQuery:
         """The weighted BM25 query of a question. For a question that tells
