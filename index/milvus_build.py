@@ -51,11 +51,13 @@ SENTENCE_ROWS = 100
 
 
 def current_manifest(loc: MilvusLocation) -> dict | None:
-    """The current manifest, or None when there is none (or it is damaged: a rebuild replaces it)."""
+    """The current manifest, or None when there is none, it is damaged or it is of an older layout
+    (a rebuild replaces it)."""
     try:
-        return read_current(loc)[1]
+        m = read_current(loc)[1]
     except (IndexNotFound, IndexCorrupt):
         return None
+    return m if m.get("backend", {}).get("layout") == LAYOUT else None
 
 
 class MilvusWriter:

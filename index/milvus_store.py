@@ -316,7 +316,7 @@ def open_milvus_store(loc: MilvusLocation):
     vectors = None
     if fp.get("sentence_embedder"):
         if m.get("backend", {}).get("layout") != LAYOUT:
-            raise IndexCorrupt(f"{loc} was written by an older Verbatim: rebuild with `verbatim index --force`")
+            raise IndexCorrupt(f"{loc} was written by an older Verbatim: rebuild it with `verbatim index`")
         from index.milvus_search import MilvusSentenceRows
 
         scoll = sentences_name(loc, version)

@@ -359,3 +359,23 @@ def test_an_inverted_file_index_on_milvus_scores_every_candidate(milvus_db, tmp_
         v = emb.embed_queries(["深偽影像的法律責任"])[0]
         assert np.allclose(remote.engine.dense_scores(i, v, ids), local.engine.dense_scores(i, v, ids), atol=1e-5)
     assert all(a[0] == "answered" for a in answers(remote, questions()[:5]))
+
+
+def test_a_store_of_an_older_layout_is_rebuilt_not_kept(milvus_db, monkeypatch):
+    """Same documents, same settings, but sentence vectors kept the old way: `verbatim index`
+    rebuilds it (it used to say "unchanged" and leave a store that cannot be opened)."""
+    import index.milvus_build as mb
+    import index.milvus_store as ms
+    from index.backend import open_location
+
+    settings = IndexSettings(embedders=FAST.embedders, sentence_embedder="hash:16")
+    loc = parse_location(f"milvus://{milvus_db}?name=old")
+    with monkeypatch.context() as m:
+        m.setattr(ms, "LAYOUT", 1)
+        m.setattr(mb, "LAYOUT", 1)
+        build([SEEDS], loc, settings)
+    with pytest.raises(IndexCorrupt, match="older Verbatim"):
+        open_location(loc)
+    report = build([SEEDS], loc, settings)
+    assert not report.unchanged
+    assert len(open_location(loc).sentence_vectors) > 100
