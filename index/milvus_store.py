@@ -44,7 +44,7 @@ import numpy as np
 from index.backend import MilvusLocation
 from index.errors import IndexCorrupt, IndexNotFound, VerbatimError
 from index.lexical import BM25
-from index.milvus_tables import get_bytes
+from index.milvus_tables import all_pieces, get_bytes
 from index.threads import ensure_configured
 
 log = logging.getLogger(__name__)
@@ -281,8 +281,7 @@ def read_current(loc: MilvusLocation) -> tuple[str, dict]:
     if not c.has_collection(tables):
         raise IndexCorrupt(f"store {loc} names version {version}, which is gone: rebuild with `verbatim index`")
     ensure_loaded(c, tables)
-    rows = c.query(tables, filter='name == "manifest"', output_fields=["seq", "data"])
-    data = base64.b64decode("".join(r["data"] for r in sorted(rows, key=lambda r: r["seq"])))
+    data = b"".join(base64.b64decode(piece) for piece in all_pieces(c, tables, "manifest"))
     if hashlib.sha256(data).hexdigest() != p["manifest_sha256"]:
         raise IndexCorrupt(f"the manifest of {loc} fails its checksum: rebuild with `verbatim index`")
     return version, json.loads(data)

@@ -99,3 +99,15 @@ def get_bytes(c, coll: str, name: str, info: dict | None, where: str) -> bytes:
     if len(data) != info["size"] or hashlib.sha256(data).hexdigest() != info["sha256"]:
         raise IndexCorrupt(f"{name} of {where} fails its checksum: rebuild with `verbatim index`")
     return data
+
+
+def all_pieces(c, coll: str, name: str, page: int = 100) -> list[str]:
+    """Every piece of table ``name`` in order, ``page`` rows per query (a query's result has a size
+    limit: the manifest of a store of 333,333 documents is over a thousand pieces)."""
+    out: list[str] = []
+    while True:
+        rows = c.query(coll, filter=f'name == "{name}" and seq >= {len(out)} and seq < {len(out) + page}',
+                       output_fields=["seq", "data"])
+        out.extend(r["data"] for r in sorted(rows, key=lambda r: r["seq"]))
+        if len(rows) < page:
+            return out
