@@ -18,7 +18,8 @@ Two measurements:
    size the *passage* vectors are random unit vectors stored under the real
    embedders' names; *query* vectors come from the real models, so query
    latency includes real query encoding. The build and the queries of each
-   size run in processes of their own, so each peak memory (max RSS) is its own.
+   size run in processes of their own, so each peak memory (max RSS) is its own;
+   the build's peak is also given as it stood when each stage ended.
 """
 
 from __future__ import annotations
@@ -125,9 +126,16 @@ def build_one(size: int, data: Path, faiss_index: str = "Flat", backend: str = "
     real_get = embed_mod.get_embedder
     sentence_fake = RandomVectors(real_get(settings.sentence_embedder))
     build_mod.get_embedder = lambda spec: sentence_fake if spec == settings.sentence_embedder else real_get(spec)
+    stages: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:  # the peak so far, when each stage ends
+        if done == total:
+            stages[stage] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
     t = time.perf_counter()
-    report = build([folder], store, settings, embedders=fakes, force=True)
+    report = build([folder], store, settings, embedders=fakes, force=True, progress=progress)
     return {
+        "build_peak_rss_mb_by_stage": stages,
         "chunks": report.chunks, "documents": report.documents,
         "build_seconds_without_embedding": round(time.perf_counter() - t, 1),
         "build_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
