@@ -135,7 +135,7 @@ class BM25Stats:
             parts_c.append(c.astype(np.int64))
             lengths.append(lens)
             pending += len(u)
-            if pending > 4 * max(len(terms), 1 << 20):  # merge now and then: memory stays near the vocabulary
+            if pending > max(len(terms), 1 << 20):  # merge now and then: memory stays near the vocabulary
                 terms, df = merge(terms, df, parts_t, parts_c)
                 parts_t, parts_c, pending = [], [], 0
         if parts_t:
