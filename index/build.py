@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -205,6 +205,17 @@ def _read(files, settings: IndexSettings, spool: Spool, report: BuildReport, pro
                  {LAWS_TABLE: [asdict(v) for v in laws_found.values()], CITATIONS_TABLE: mentions})
 
 
+def _counted(items: Iterable, stage: str, total: int, progress, every: int = 4096) -> Iterator:
+    """``items``, reporting ``progress(stage, done, total)`` every ``every`` items and at the end."""
+    n = 0
+    for n, x in enumerate(items):
+        if progress and n % every == 0:
+            progress(stage, n, total)
+        yield x
+    if progress:
+        progress(stage, total, total)
+
+
 def _unchanged(location, milvus: bool, fingerprint: dict, state: dict, spool: Spool) -> bool:
     """Does the current version already hold these documents with these settings?"""
     if milvus:
@@ -235,11 +246,8 @@ def _build(files, location, settings: IndexSettings, embs: list[Embedder], finge
     # Pass two, a batch of chunks at a time: vectors of unchanged text are taken from the previous
     # version, the rest embedded, and the batch written (FAISS indexes grow in memory on the local
     # backend; Milvus rows are inserted as they come). Memory stays near the final index.
-    if progress:
-        progress("lexical index", 0, 1)
-    lexical = (BM25Stats.gather if milvus else BM25.build)(spool.texts(), k1=settings.k1, b=settings.b)
-    if progress:
-        progress("lexical index", 1, 1)
+    lexical = (BM25Stats.gather if milvus else BM25.build)(_counted(spool.texts(), "lexical index", read.chunks, progress),
+                                                          k1=settings.k1, b=settings.b)
     places = [location] + ([parse_location(reuse_from)] if reuse_from is not None else [])
     reuse = Reuse([p for p in map(previous_of, places) if p is not None], fingerprint, settings.sentence_embedder)
     sent_emb = get_embedder(settings.sentence_embedder) if settings.sentence_embedder else None

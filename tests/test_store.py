@@ -207,3 +207,20 @@ def test_an_inverted_file_index_serves_and_gives_its_vectors_back_on_a_rebuild(t
     assert a.status == "answered" and a.passages
     again = build([SEEDS], store, settings, force=True)
     assert again.embedded == 0 and again.reused == first.chunks
+
+
+def test_a_build_reports_progress_through_every_stage_in_order(tmp_path):
+    """Long work shows progress: each stage counts up to its total, and the stages come in order."""
+    import index.build as build_mod
+
+    seen: list[tuple[str, int, int]] = []
+    build_mod.build([SEEDS], tmp_path / "s", IndexSettings(embedders=FAKE, sentence_embedder=None),
+                    progress=lambda stage, done, total: seen.append((stage, done, total)))
+    stages = list(dict.fromkeys(s for s, _, _ in seen))
+    assert stages == ["read", "lexical index", "embed", "write"]
+    for stage in stages:
+        steps = [(d, t) for s, d, t in seen if s == stage]
+        assert steps[-1][0] == steps[-1][1] > 0, stage  # ends at its total
+        assert all(a[0] <= b[0] for a, b in zip(steps, steps[1:])), stage  # never goes back
+    chunks = [t for s, _, t in seen if s == "lexical index"][0]
+    assert chunks == [t for s, _, t in seen if s == "embed"][0] > 100
