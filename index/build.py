@@ -280,12 +280,9 @@ def _build(files, location, settings: IndexSettings, embs: list[Embedder], finge
             writer.add(lo, texts, dense, sentences)
         if progress:
             progress("embed", read.chunks, read.chunks)
-            progress("write", 0, 1)
-        writer.finish(spool, meta, progress)
+        writer.finish(spool, meta, progress)  # reports the "write" stage
     except BaseException:
         writer.abort()
         raise
-    if progress:
-        progress("write", 1, 1)
     report.seconds = time.monotonic() - t0
     return report

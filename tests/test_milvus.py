@@ -379,3 +379,13 @@ def test_a_store_of_an_older_layout_is_rebuilt_not_kept(milvus_db, monkeypatch):
     report = build([SEEDS], loc, settings)
     assert not report.unchanged
     assert len(open_location(loc).sentence_vectors) > 100
+
+
+def test_a_milvus_build_reports_its_write_stage_step_by_step(milvus_db):
+    """The write stage (tables, Milvus loading and indexing the rows, the swap) is minutes at 1M
+    chunks: it counts its five steps instead of jumping from 0 to done."""
+    seen: list[tuple[str, int, int]] = []
+    build([SEEDS], parse_location(f"milvus://{milvus_db}?name=progress"), FAST, force=True,
+          progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert list(dict.fromkeys(s for s, _, _ in seen)) == ["read", "lexical index", "embed", "write"]
+    assert [d for s, d, _ in seen if s == "write"] == [0, 1, 2, 3, 4, 5]
