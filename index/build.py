@@ -119,17 +119,15 @@ def build(
     t0 = time.monotonic()
     location = parse_location(store_dir)
     milvus = isinstance(location, MilvusLocation)
-    store_dir = location
     report = BuildReport(store=str(location))
     embs = embedders if embedders is not None else [get_embedder(s) for s in settings.embedders]
-    names = [e.name for e in embs]
     fingerprint = settings.fingerprint({e.name: e.dim for e in embs})
     fingerprint["embedder_specs"] = list(settings.embedders)
-    fingerprint["embedders"] = names
+    fingerprint["embedders"] = [e.name for e in embs]
 
     # Milvus Lite locks its file itself; a server's store has one indexer by deployment (docs/DEPLOY.md)
-    with (contextlib.nullcontext() if milvus else store_lock(store_dir, wait)):
-        spool = Spool(None if milvus else store_dir)
+    with (contextlib.nullcontext() if milvus else store_lock(location, wait)):
+        spool = Spool(None if milvus else location)
         try:
             return _build(files_of(paths, report), location, settings, embs, fingerprint, spool, report,
                           progress, force, tables, reuse_from, t0)
@@ -207,7 +205,6 @@ def _read(files, settings: IndexSettings, spool: Spool, report: BuildReport, pro
 
 def _counted(items: Iterable, stage: str, total: int, progress, every: int = 4096) -> Iterator:
     """``items``, reporting ``progress(stage, done, total)`` every ``every`` items and at the end."""
-    n = 0
     for n, x in enumerate(items):
         if progress and n % every == 0:
             progress(stage, n, total)

@@ -22,7 +22,7 @@ def nprobe(lists: int) -> int:
     return max(1, lists // NPROBE_SHARE)
 
 
-def _faiss():
+def load_faiss():
     """The faiss module, loaded after the engines' thread settings are chosen (index/threads.py)."""
     ensure_configured()
     import faiss
@@ -31,15 +31,15 @@ def _faiss():
 
 
 def read_faiss(data: bytes):
-    """A FAISS index from verified bytes."""
-    faiss = _faiss()
+    """A FAISS index from verified bytes, ready to serve (``searchable``)."""
+    faiss = load_faiss()
 
-    return faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+    return searchable(faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8)))
 
 
 def read_faiss_file(path: Path):
     """A FAISS index from a verified file, memory-mapped (a rebuild reads a few rows of it)."""
-    faiss = _faiss()
+    faiss = load_faiss()
 
     return searchable(faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY))
 
@@ -47,7 +47,7 @@ def read_faiss_file(path: Path):
 def searchable(index):
     """A read FAISS index made ready to serve: an inverted file searches ``nprobe`` of its lists
     and can give back its vectors by chunk number (a direct map), as every other kind can."""
-    faiss = _faiss()
+    faiss = load_faiss()
     try:
         ivf = faiss.extract_index_ivf(index)
     except RuntimeError:  # not an inverted file

@@ -165,9 +165,8 @@ class BM25Stats:
         return [(pair_terms[a:b], w[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
 
     def idf_record(self) -> "BM25":
-        """A BM25 record holding only the terms and their idf (what a Milvus store keeps beside its rows)."""
-        return BM25(self.terms, self.idf, np.zeros(len(self.terms) + 1, np.int64), np.zeros(0, np.int32),
-                    np.zeros(0, np.float32), self.n_docs, self.k1, self.b)
+        """The terms and their idf as a ``BM25`` (what a Milvus store keeps beside its rows)."""
+        return BM25.idf_only(self.terms, self.idf, self.n_docs, self.k1, self.b)
 
 
 @dataclass
@@ -233,6 +232,12 @@ class BM25:
         indptr = np.zeros(len(terms) + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         return cls(terms, idf, indptr, docs, data, n, k1, b)
+
+    @classmethod
+    def idf_only(cls, terms: np.ndarray, idf: np.ndarray, n_docs: int, k1: float, b: float) -> "BM25":
+        """A BM25 holding the terms and their idf and no matrix (``idf_of``, ``lookup``; no ``scores``)."""
+        return cls(terms, idf, np.zeros(len(terms) + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32),
+                   int(n_docs), float(k1), float(b))
 
     def lookup(self, query_hashes: np.ndarray) -> np.ndarray:
         """Column numbers of the query's distinct terms that occur in the index."""

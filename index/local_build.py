@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from index.dense import load_faiss
 from index.errors import IndexCorrupt
 from index.lexical import BM25
-from index.dense import _faiss
 from index.store import (
     BM25_FILE,
     CHUNKS,
@@ -52,7 +52,7 @@ class LocalWriter:
             self.previous = cur[0].name if cur else None
         self.vdir = store_dir / f"v-{time.time_ns()}"
         self.vdir.mkdir(parents=True)
-        faiss = _faiss()
+        faiss = load_faiss()
         self.dense = [faiss.index_factory(int(d), settings.faiss_index, faiss.METRIC_INNER_PRODUCT) for d in dims]
         self._untrained: list[list[np.ndarray]] = [[] for _ in dims]
         self._sent, self._rows = None, 0
@@ -72,7 +72,7 @@ class LocalWriter:
 
     def finish(self, spool, meta: VersionMeta, progress=None) -> None:
         """Train what needs it, write every file, fsync, swap; ``progress("write", step, 3)``."""
-        faiss = _faiss()
+        faiss = load_faiss()
         vdir = self.vdir
 
         def step(n: int) -> None:

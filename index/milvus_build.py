@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
@@ -33,7 +32,7 @@ from index.milvus_store import (
     sparse_row,
     swap_pointer,
 )
-from index.milvus_tables import create_tables, put_bytes, put_stream
+from index.milvus_tables import create_tables, pieces, put_bytes, put_stream
 from index.store import (
     CHUNKS,
     DOCS,
@@ -157,20 +156,14 @@ def _table_lines(c, coll: str, name: str, info: dict | None, where: str) -> Iter
     when the last line has been read (a reader stops using what it read if this raises)."""
     if info is None:
         raise IndexCorrupt(f"{name} is not listed in the manifest of {where}")
-    n, h, size, rest = int(info["pieces"]), hashlib.sha256(), 0, b""
-    for s in range(0, n, 100):
-        got = {int(r["seq"]): r["data"] for r in c.query(
-            coll, filter=f'name == "{name}" and seq >= {s} and seq < {min(n, s + 100)}', output_fields=["seq", "data"])}
-        if len(got) != min(n, s + 100) - s:
-            raise IndexCorrupt(f"{name} of {where} is missing pieces: rebuild with `verbatim index`")
-        for j in sorted(got):
-            data = base64.b64decode(got[j])
-            h.update(data)
-            size += len(data)
-            lines = (rest + data).split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                yield line + b"\n"
+    h, size, rest = hashlib.sha256(), 0, b""
+    for data in pieces(c, coll, name, int(info["pieces"]), where):
+        h.update(data)
+        size += len(data)
+        lines = (rest + data).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            yield line + b"\n"
     if rest:
         yield rest
     if size != info["size"] or h.hexdigest() != info["sha256"]:

@@ -28,7 +28,6 @@ the sha256 in the manifest, whose own sha256 is in the pointer.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
@@ -44,7 +43,7 @@ import numpy as np
 from index.backend import MilvusLocation
 from index.errors import IndexCorrupt, IndexNotFound, VerbatimError
 from index.lexical import BM25
-from index.milvus_tables import all_pieces, get_bytes
+from index.milvus_tables import get_bytes, pieces
 from index.threads import ensure_configured
 
 log = logging.getLogger(__name__)
@@ -153,21 +152,21 @@ def idf_table(data: bytes) -> BM25:
     """A BM25 record holding only the terms and their idf (what ``coverage`` reads)."""
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         n_docs, k1, b = z["params"]
-        return BM25(z["terms"], z["idf"], np.zeros(len(z["terms"]) + 1, np.int64), np.zeros(0, np.int32),
-                    np.zeros(0, np.float32), int(n_docs), float(k1), float(b))
+        return BM25.idf_only(z["terms"], z["idf"], n_docs, k1, b)
 
 
 # -- chunk rows ----------------------------------------------------------------
 def milvus_index(kind: str) -> tuple[str, dict]:
     """The Milvus index of a FAISS kind (``IndexSettings.faiss_index``): "Flat" is FLAT (exact, as
-    locally), "IVF<n>,Flat" is IVF_FLAT with n lists (searched with ``index.store.nprobe``), "HNSW<M>"
+    locally), "IVF<n>,Flat" is IVF_FLAT with n lists (searched with ``index.dense.nprobe``), "HNSW<M>"
     is HNSW (a Milvus server; Lite has no HNSW); anything else is left to Milvus (AUTOINDEX)."""
     from index.dense import ivf_lists
 
     if kind == "Flat":
         return "FLAT", {}
-    if ivf_lists(kind):
-        return "IVF_FLAT", {"nlist": ivf_lists(kind)}
+    lists = ivf_lists(kind)
+    if lists:
+        return "IVF_FLAT", {"nlist": lists}
     m = re.fullmatch(r"HNSW(\d+)", kind)
     if m:
         return "HNSW", {"M": int(m.group(1)), "efConstruction": 200}
@@ -176,11 +175,12 @@ def milvus_index(kind: str) -> tuple[str, dict]:
 
 def search_params(kind: str) -> dict:
     """What a search of a dense field of this kind is given (the same nprobe as the local index)."""
-    from index.dense import ivf_lists, nprobe
+    from index.dense import nprobe
 
-    if ivf_lists(kind):
-        return {"metric_type": "IP", "params": {"nprobe": nprobe(ivf_lists(kind))}}
-    if kind.startswith("HNSW"):
+    index, params = milvus_index(kind)
+    if index == "IVF_FLAT":
+        return {"metric_type": "IP", "params": {"nprobe": nprobe(params["nlist"])}}
+    if index == "HNSW":
         return {"metric_type": "IP", "params": {"ef": 128}}
     return {"metric_type": "IP"}
 
@@ -281,7 +281,7 @@ def read_current(loc: MilvusLocation) -> tuple[str, dict]:
     if not c.has_collection(tables):
         raise IndexCorrupt(f"store {loc} names version {version}, which is gone: rebuild with `verbatim index`")
     ensure_loaded(c, tables)
-    data = b"".join(base64.b64decode(piece) for piece in all_pieces(c, tables, "manifest"))
+    data = b"".join(pieces(c, tables, "manifest"))
     if hashlib.sha256(data).hexdigest() != p["manifest_sha256"]:
         raise IndexCorrupt(f"the manifest of {loc} fails its checksum: rebuild with `verbatim index`")
     return version, json.loads(data)

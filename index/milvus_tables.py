@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterator
 
 from index.errors import IndexCorrupt
 
@@ -83,31 +84,31 @@ def put_bytes(c, coll: str, name: str, data: bytes) -> dict:
     return put_stream(c, coll, name, [data])
 
 
+PAGE = 100  # pieces per query: a query's result has a size limit (a 333,333-document manifest is 1,000+ pieces)
+
+
+def pieces(c, coll: str, name: str, n: int | None = None, where: str = "") -> Iterator[bytes]:
+    """The pieces of table ``name`` in order, decoded, ``PAGE`` at a time: ``n`` of them (a missing
+    one raises), or when ``n`` is None, until a page comes back short."""
+    s = 0
+    while n is None or s < n:
+        hi = s + PAGE if n is None else min(n, s + PAGE)
+        rows = sorted(c.query(coll, filter=f'name == "{name}" and seq >= {s} and seq < {hi}',
+                              output_fields=["seq", "data"]), key=lambda r: r["seq"])
+        if n is not None and len(rows) != hi - s:
+            raise IndexCorrupt(f"{name} of {where} is missing pieces: rebuild with `verbatim index`")
+        for r in rows:
+            yield base64.b64decode(r["data"])  # each piece is whole base64
+        if n is None and len(rows) < PAGE:
+            return
+        s = hi
+
+
 def get_bytes(c, coll: str, name: str, info: dict | None, where: str) -> bytes:
     """Table ``name``, checked against its manifest entry ``info``."""
     if info is None:
         raise IndexCorrupt(f"{name} is not listed in the manifest of {where}")
-    parts: dict[int, str] = {}
-    n = int(info["pieces"])
-    for s in range(0, n, 100):
-        for r in c.query(coll, filter=f'name == "{name}" and seq >= {s} and seq < {min(n, s + 100)}',
-                         output_fields=["seq", "data"]):
-            parts[int(r["seq"])] = r["data"]
-    if len(parts) != n:
-        raise IndexCorrupt(f"{name} of {where} has {len(parts)} of its {n} pieces: rebuild with `verbatim index`")
-    data = b"".join(base64.b64decode(parts.pop(j)) for j in range(n))  # each piece is whole base64
+    data = b"".join(pieces(c, coll, name, int(info["pieces"]), where))
     if len(data) != info["size"] or hashlib.sha256(data).hexdigest() != info["sha256"]:
         raise IndexCorrupt(f"{name} of {where} fails its checksum: rebuild with `verbatim index`")
     return data
-
-
-def all_pieces(c, coll: str, name: str, page: int = 100) -> list[str]:
-    """Every piece of table ``name`` in order, ``page`` rows per query (a query's result has a size
-    limit: the manifest of a store of 333,333 documents is over a thousand pieces)."""
-    out: list[str] = []
-    while True:
-        rows = c.query(coll, filter=f'name == "{name}" and seq >= {len(out)} and seq < {len(out) + page}',
-                       output_fields=["seq", "data"])
-        out.extend(r["data"] for r in sorted(rows, key=lambda r: r["seq"]))
-        if len(rows) < page:
-            return out

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from index.backend import MilvusLocation
+from index.dense import read_faiss_file
 from index.embed import Embedder
 from index.errors import IndexCorrupt, IndexNotFound
-from index.dense import read_faiss_file
+from index.spool import sentence_texts
 from index.store import (
     CHUNKS,
     SENTENCES,
@@ -70,10 +71,10 @@ def previous_of(where) -> Previous | None:
             yield from f
 
     def vectors(i: int, rows: np.ndarray) -> np.ndarray:
-        key = f"faiss-{i}"
-        if key not in opened:
-            opened[key] = read_faiss_file(verified(dense_file(i)))
-        return opened[key].reconstruct_batch(np.asarray(rows, dtype=np.int64))
+        name = f"faiss-{i}"
+        if name not in opened:
+            opened[name] = read_faiss_file(verified(dense_file(i)))
+        return opened[name].reconstruct_batch(np.asarray(rows, dtype=np.int64))
 
     def sentence_vectors(rows: np.ndarray) -> np.ndarray:
         if "npy" not in opened:
@@ -104,7 +105,7 @@ class Reuse:
                     c = json.loads(line.decode("utf-8", "surrogatepass"))
                     ck.append(key(c["text_sha"]))
                     if sent:
-                        sk.extend(key(text_key(c["text"][a - c["start"]:b - c["start"]])) for a, b in c["sentences"])
+                        sk.extend(key(text_key(t)) for t in sentence_texts(c))
             except Exception as e:  # noqa: BLE001 - a damaged old store only means nothing to reuse
                 log.warning("previous store not reusable (%s); embedding everything", e)
                 continue

@@ -57,7 +57,7 @@ from index.storerecords import (  # noqa: F401 - re-exported: the store's record
     read_jsonl,
     table_file,
 )
-from index.dense import _faiss, read_faiss, searchable  # noqa: F401 - the store's FAISS files
+from index.dense import read_faiss
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def open_store(store_dir: str | Path) -> Store:
     dims = fp.get("dims") or {}
     dense = []
     for i, name in enumerate(names):
-        idx = searchable(read_faiss(read_verified(vdir, m, dense_file(i))))
+        idx = read_faiss(read_verified(vdir, m, dense_file(i)))
         if idx.ntotal != len(chunks) or (name in dims and idx.d != dims[name]):
             raise IndexCorrupt(f"dense index {i} of {store_dir} does not match its chunks: rebuild")
         dense.append(idx)
@@ -181,15 +181,6 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def _write_parts(path: Path, parts) -> None:
-    """Write byte strings one after the other (a large file is never one string in memory)."""
-    with open(path, "wb") as f:
-        for p in parts:
-            f.write(p)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _write(path: Path, data: bytes) -> None:
