@@ -51,12 +51,14 @@ from qa.retriever import Index  # noqa: E402
 
 FIT_SETS = ("dev", "en", "oos", "heldout", "paraphrase", "users")
 CORPUS = ROOT / "tests" / "data" / "guard_corpus"
+# hand-written prompts and the variants augment.py derives from them; untouched.jsonl is never fitted on
+CORPUS_FILES = ("base.jsonl", "augmented.jsonl", "base2.jsonl", "augmented2.jsonl")
 
 
 def load_rows() -> tuple[list[dict], list[dict]]:
     """(rows to fit and validate on, untouched rows); each row: text, refuse, family, lang."""
     rows = []
-    for name in ("base.jsonl", "augmented.jsonl"):
+    for name in CORPUS_FILES:
         for line in open(CORPUS / name, encoding="utf-8"):
             r = json.loads(line)
             rows.append({"text": r["text"], "refuse": bool(r["refuse"]), "family": r["family"], "lang": r["lang"],
@@ -69,8 +71,12 @@ def load_rows() -> tuple[list[dict], list[dict]]:
         for it in load_items(ROOT / "tests" / "eval" / f"{s}.jsonl"):
             rows.append({"text": it.question, "refuse": it.kind == "abusive", "lang": it.lang,
                          "family": "question_sets_abusive" if it.kind == "abusive" else "question_sets"})
-    untouched = [{"text": it.question, "refuse": it.kind == "abusive", "lang": it.lang, "family": "untouched"}
-                 for it in load_items(ROOT / "tests" / "eval" / "untouched.jsonl")]
+    untouched = [{"text": it.question, "refuse": it.kind == "abusive", "lang": it.lang, "family": "untouched",
+                  "source": "questions"} for it in load_items(ROOT / "tests" / "eval" / "untouched.jsonl")]
+    for line in open(CORPUS / "untouched.jsonl", encoding="utf-8"):
+        r = json.loads(line)
+        untouched.append({"text": r["text"], "refuse": bool(r["refuse"]), "lang": r["lang"], "family": r["family"],
+                          "source": "prompts"})
     return rows, untouched
 
 
@@ -189,10 +195,14 @@ def main(argv: list[str] | None = None) -> int:
         rule = np.array([guard.patterns(r["text"]).refused for r in untouched])
         both = decide(pu, threshold, rule)
         report["families"][kind] = per_family
-        report[f"{kind}_untouched"] = {
-            "abusive_refused": f"{int((both & (yu == 1)).sum())}/{int(yu.sum())}",
-            "legitimate_refused": f"{int((both & (yu == 0)).sum())}/{int((yu == 0).sum())}",
-            "patterns_alone_legitimate_refused": f"{int((rule & (yu == 0)).sum())}/{int((yu == 0).sum())}"}
+        src = np.array([r["source"] for r in untouched])
+        for source in ("questions", "prompts"):
+            s = src == source
+            report[f"{kind}_untouched_{source}"] = {
+                "abusive_refused": f"{int((both & s & (yu == 1)).sum())}/{int((s & (yu == 1)).sum())}",
+                "legitimate_refused": f"{int((both & s & (yu == 0)).sum())}/{int((s & (yu == 0)).sum())}",
+                "patterns_alone": f"{int((rule & s & (yu == 1)).sum())} abusive, "
+                                  f"{int((rule & s & (yu == 0)).sum())} legitimate refused"}
         report[f"{kind}_threshold"] = round(threshold, 4)
         report[f"{kind}_seconds"] = round(time.perf_counter() - t0, 1)
         coef = m.coef_[0].astype(np.float32)
@@ -215,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {fam:32s} {r['label']:6s} n={r['n']:<5} {what}: {r['refused']:.3f} "
                       f"(patterns alone {r['patterns_alone']:.3f})")
             print(f"  five-fold (new phrasings of known kinds): {report[f'{kind}_five_fold']}")
-            print(f"  untouched.jsonl: {report[f'{kind}_untouched']}")
+            print(f"  tests/eval/untouched.jsonl: {report[f'{kind}_untouched_questions']}")
+            print(f"  guard_corpus/untouched.jsonl: {report[f'{kind}_untouched_prompts']}")
     if a.json:
         print(json.dumps(report, indent=1))
     if a.write:
