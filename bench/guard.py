@@ -2,7 +2,8 @@
 
 Data: the labelled corpus (``tests/data/guard_corpus/``: hand-written prompts
 in families, and the obfuscated and wrapped prompts derived from them, which
-stay in their base prompt's family), the labelled prompts of
+stay in their base prompt's family; its ``untouched.jsonl`` is held back and
+reported apart), the labelled prompts of
 ``tests/data/guard_prompts.jsonl``, and the project's question sets
 (``tests/eval/``; their abusive questions refuse, the rest allow).
 ``tests/eval/untouched.jsonl`` is never fitted on: its figures are reported
@@ -12,6 +13,11 @@ Validation leaves whole families out: each family's figures come from a
 model fitted without it (and without anything derived from it), with the
 threshold set on the families it was fitted on. For a refuse family the
 figure is recall (share refused); for an allow family, false refusals.
+
+With vectors, the model also reads how much nearer the question comes to the
+hand-written prompts it was fitted on that refuse than to those that answer
+(``qa.guard_model.neighbour_margin``); in fitting, a prompt's own margin is
+taken without itself and its derived variants, as a new question meets them.
 
 The decision is ``qa.guard.check``'s: the model's score reaches its
 threshold, or the patterns refuse and the score is at least
@@ -23,6 +29,7 @@ other families. The five-fold split that keeps a hand-written prompt with its
 derivatives says how it holds on new phrasings of known kinds.
 
     python bench/guard.py [--json] [--write]
+    python bench/guard.py --shipped    # the shipped model through qa.guard.check, and its cost
 """
 
 from __future__ import annotations
@@ -31,9 +38,11 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
@@ -116,8 +125,58 @@ def decide(prob: np.ndarray, threshold: float, rules: np.ndarray) -> np.ndarray:
     return (prob >= threshold) | (rules & (prob >= guard_model.PATTERN_VETO))
 
 
-def fit(X, y, C: float) -> LogisticRegression:
-    return LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=2000).fit(X, y)
+N_SIG = len(guard.SIGNALS)
+
+
+@dataclass
+class Design:
+    """The rows to fit on: features (signals, vectors, n-grams), labels, families, the hand-written prompt each
+    row is (or is derived from), whether it is that hand-written prompt, and the embedders' dimensions
+    (empty for the text-only model)."""
+
+    X: sparse.csr_matrix
+    y: np.ndarray
+    fams: np.ndarray
+    bases: np.ndarray
+    hand: np.ndarray
+    dims: list[int]
+    neighbours: bool = True  # read the neighbour margin (with vectors only)
+
+    def vectors(self, X: sparse.csr_matrix) -> list[np.ndarray]:
+        dense = X[:, N_SIG:N_SIG + sum(self.dims)].toarray().astype(np.float32)
+        return np.split(dense, np.cumsum(self.dims)[:-1], axis=1) if self.dims else []
+
+
+@dataclass
+class Fitted:
+    lr: LogisticRegression
+    memory: np.ndarray  # row numbers of the hand-written prompts it remembers
+
+
+def _margins(d: Design, memory: np.ndarray, X: sparse.csr_matrix, own: np.ndarray | None = None) -> np.ndarray:
+    mem = dict(enumerate(d.vectors(d.X[memory])))
+    q = dict(enumerate(d.vectors(X)))
+    exclude = None if own is None else own[:, None] == d.bases[memory][None, :]
+    return guard_model.neighbour_margin(mem, d.y[memory] == 1, q, guard_model.K, exclude)
+
+
+def _inputs(d: Design, memory: np.ndarray, X: sparse.csr_matrix, own: np.ndarray | None = None):
+    if not (d.dims and d.neighbours):
+        return X
+    return sparse.hstack([X, sparse.csr_matrix(_margins(d, memory, X, own)[:, None])]).tocsr()
+
+
+def fit(d: Design, rows: np.ndarray, C: float) -> Fitted:
+    """A model fitted on ``rows``; with vectors it remembers their hand-written prompts, and a prompt's own
+    neighbour margin is taken without itself and its variants (as a new question would meet them)."""
+    memory = rows[d.hand[rows]]
+    X = _inputs(d, memory, d.X[rows], d.bases[rows])
+    lr = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=2000).fit(X, d.y[rows])
+    return Fitted(lr, memory)
+
+
+def predict(d: Design, f: Fitted, X: sparse.csr_matrix) -> np.ndarray:
+    return f.lr.predict_proba(_inputs(d, f.memory, X))[:, 1]
 
 
 def threshold_for(prob: np.ndarray, y: np.ndarray, max_false: float) -> float:
@@ -128,16 +187,53 @@ def threshold_for(prob: np.ndarray, y: np.ndarray, max_false: float) -> float:
     return float(p[min(budget, len(p) - 1)]) + 1e-6 if len(p) else 0.5
 
 
-def family_threshold(X, y: np.ndarray, fams: np.ndarray, C: float, max_false: float) -> float:
+def out_of_fold(d: Design, rows: np.ndarray, groups: np.ndarray, C: float) -> np.ndarray:
+    """Probabilities for ``rows``, each from a model fitted on the other four of five folds of ``groups``."""
+    oof = np.zeros(len(rows))
+    for train, test in GroupKFold(n_splits=5).split(rows, d.y[rows], groups[rows]):
+        oof[test] = predict(d, fit(d, rows[train], C), d.X[rows[test]])
+    return oof
+
+
+def family_threshold(d: Design, rows: np.ndarray, C: float, max_false: float) -> float:
     """The threshold that refuses at most ``max_false`` of the harmless prompts of families the model has
     not seen: set on out-of-fold probabilities of five folds that keep each family whole (GroupKFold).
 
     A threshold set on prompts of seen kinds refused up to 40% of an unseen kind of harmless question
     (look-alikes, victims asking for help); set this way it refuses at most a few percent of any."""
-    oof = np.zeros(len(y))
-    for train, test in GroupKFold(n_splits=5).split(X, y, fams):
-        oof[test] = fit(X[train], y[train], C).predict_proba(X[test])[:, 1]
-    return threshold_for(oof, y, max_false)
+    return threshold_for(out_of_fold(d, rows, d.fams, C), d.y[rows], max_false)
+
+
+def _left_out(d: Design, fam: str, C: float, max_false: float, threshold_on: str) -> tuple[np.ndarray, float]:
+    """A family's probabilities from a model fitted without it, and the threshold set without it."""
+    rest = np.flatnonzero(d.fams != fam)
+    m = fit(d, rest, C)
+    t = (family_threshold(d, rest, C, max_false) if threshold_on == "families"
+         else threshold_for(predict(d, m, d.X[rest]), d.y[rest], max_false))
+    return predict(d, m, d.X[d.fams == fam]), t
+
+
+def check_shipped(index: Index, untouched: list[dict]) -> dict:
+    """The shipped model through ``qa.guard.check`` with the engine's own vectors: its decisions on the
+    held-back prompts and on every question set, and what a check costs (warm)."""
+    from collections import Counter
+
+    names = [e.name for e in index.embedders]
+    items = [(r["text"], r["refuse"], "prompts") for r in untouched if r["source"] == "prompts"]
+    items += [(it.question, it.kind == "abusive", "questions") for s in (*FIT_SETS, "untouched")
+              for it in load_items(ROOT / "tests" / "eval" / f"{s}.jsonl")]
+    vecs = [dict(zip(names, index.query_vectors(analyse(t)))) for t, _, _ in items]
+    guard.check(items[0][0], vecs[0])  # loads the model
+    counts, ms = Counter(), []
+    for (text, label, source), v in zip(items, vecs):
+        t0 = time.perf_counter()
+        counts[(source, label, guard.check(text, v).refused)] += 1
+        ms.append(1000 * (time.perf_counter() - t0))
+    out = {f"{source}: {'abusive refused' if label else 'legitimate refused'}":
+           f"{counts[(source, label, True)]}/{counts[(source, label, True)] + counts[(source, label, False)]}"
+           for source in ("prompts", "questions") for label in (True, False)}
+    out["check_ms_p50_p95"] = [round(float(np.percentile(ms, 50)), 2), round(float(np.percentile(ms, 95)), 2)]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threshold-on", choices=("families", "prompts"), default="families",
                     help="set the threshold on folds that keep families whole (default) or, as before, on the "
                          "fitted prompts themselves (for comparison)")
+    ap.add_argument("--shipped", action="store_true",
+                    help="only check the shipped model through qa.guard.check: held-back prompts, question sets, cost")
+    ap.add_argument("--no-neighbours", action="store_true",
+                    help="leave the neighbour margin out (the linear model alone, for comparison)")
+    ap.add_argument("--jobs", type=int, default=2, help="families fitted at once")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--write", action="store_true", help=f"write {guard_model.MODEL_PATH.relative_to(ROOT)}")
     a = ap.parse_args(argv)
@@ -155,8 +256,14 @@ def main(argv: list[str] | None = None) -> int:
     build([ROOT / "seeds"], store, IndexSettings())
     index = Index(store)
     rows, untouched = load_rows()
+    if a.shipped:
+        print(json.dumps(check_shipped(index, untouched), indent=1))
+        return 0
     y = np.array([r["refuse"] for r in rows], dtype=int)
     fams = np.array([r["family"] for r in rows])
+    bases = np.array([r.get("base", f"row{i}") for i, r in enumerate(rows)])
+    first: dict[str, int] = {}
+    hand = np.array([first.setdefault(b, i) == i for i, b in enumerate(bases)])  # hand-written, not derived
     # the patterns alone (guard.check would add the shipped model, fitted on these very rows)
     rules = np.array([guard.patterns(r["text"]).refused for r in rows])
     report: dict = {"rows": len(rows), "families": {}}
@@ -165,32 +272,29 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         X, names = featurise(index, rows, use_vectors)
         Xu, _ = featurise(index, untouched, use_vectors)
-        oof = np.zeros(len(y))
+        d = Design(X, y, fams, bases, hand, [e.dim for e in index.embedders] if use_vectors else [],
+                   not a.no_neighbours)
+        families = sorted(set(fams))
+        left_out = Parallel(n_jobs=a.jobs)(delayed(_left_out)(d, fam, a.C, a.max_false_refusal, a.threshold_on)
+                                           for fam in families)
         per_family = {}
-        for fam in sorted(set(fams)):
+        for fam, (p, t) in zip(families, left_out):
             test = fams == fam
-            m = fit(X[~test], y[~test], a.C)
-            t = (family_threshold(X[~test], y[~test], fams[~test], a.C, a.max_false_refusal)
-                 if a.threshold_on == "families"
-                 else threshold_for(m.predict_proba(X[~test])[:, 1], y[~test], a.max_false_refusal))
-            p = m.predict_proba(X[test])[:, 1]
-            oof[test] = p
             label = "refuse" if y[test].mean() > 0.5 else "allow"
-            refused = (p >= t) | (rules[test] & (p >= guard_model.PATTERN_VETO))
+            refused = decide(p, t, rules[test])
             per_family[fam] = {"label": label, "n": int(test.sum()), "refused": round(float(refused.mean()), 4),
                                "patterns_alone": round(float(rules[test].mean()), 4)}
-        # the threshold: out-of-fold over new phrasings of known kinds (a prompt and its derivatives together)
-        bases = np.array([r.get("base", f"row{i}") for i, r in enumerate(rows)])
-        oof5 = np.zeros(len(y))
-        for train, test in GroupKFold(n_splits=5).split(X, y, bases):
-            oof5[test] = fit(X[train], y[train], a.C).predict_proba(X[test])[:, 1]
-        m = fit(X, y, a.C)
-        threshold = (family_threshold(X, y, fams, a.C, a.max_false_refusal) if a.threshold_on == "families"
+        everything = np.arange(len(y))
+        # new phrasings of known kinds: five folds, a prompt and its derivatives together
+        oof5 = out_of_fold(d, everything, bases, a.C)
+        fitted = fit(d, everything, a.C)
+        m = fitted.lr
+        threshold = (family_threshold(d, everything, a.C, a.max_false_refusal) if a.threshold_on == "families"
                      else threshold_for(oof5, y, a.max_false_refusal))
         report[f"{kind}_five_fold"] = {
             "recall": round(float(decide(oof5, threshold, rules)[y == 1].mean()), 4),
             "false_refusals": round(float(decide(oof5, threshold, rules)[y == 0].mean()), 4)}
-        pu = m.predict_proba(Xu)[:, 1]
+        pu = predict(d, fitted, Xu)
         yu = np.array([r["refuse"] for r in untouched], dtype=int)
         rule = np.array([guard.patterns(r["text"]).refused for r in untouched])
         both = decide(pu, threshold, rule)
@@ -206,16 +310,22 @@ def main(argv: list[str] | None = None) -> int:
         report[f"{kind}_threshold"] = round(threshold, 4)
         report[f"{kind}_seconds"] = round(time.perf_counter() - t0, 1)
         coef = m.coef_[0].astype(np.float32)
-        n_sig = len(guard.SIGNALS)
-        dims = [e.dim for e in index.embedders] if use_vectors else []
+        n_sig = N_SIG
+        dims = d.dims
         shipped[f"{kind}_bias"] = np.float64(m.intercept_[0])
         shipped[f"{kind}_threshold"] = np.float64(threshold)
         shipped[f"{kind}_w_signals"] = coef[:n_sig]
         off = n_sig
-        for i, d in enumerate(dims):
-            shipped[f"{kind}_w_vec_{i}"] = coef[off:off + d]
-            off += d
-        shipped[f"{kind}_w_ngrams"] = coef[off:].astype(np.float16)
+        for i, dim in enumerate(dims):
+            shipped[f"{kind}_w_vec_{i}"] = coef[off:off + dim]
+            off += dim
+        shipped[f"{kind}_w_ngrams"] = coef[off:off + guard_model.BUCKETS].astype(np.float16)
+        if dims and d.neighbours:  # the remembered prompts, int8 (x127), and the margin's weight
+            for i, v in enumerate(d.vectors(X[fitted.memory])):
+                shipped[f"{kind}_memory_{i}"] = np.round(v * 127).clip(-127, 127).astype(np.int8)
+            shipped[f"{kind}_memory_refuse"] = y[fitted.memory].astype(bool)
+            shipped[f"{kind}_w_neighbours"] = np.float64(coef[-1])
+            shipped[f"{kind}_k"] = np.int64(guard_model.K)
         shipped[f"{kind}_vector_names"] = np.array(names, dtype=np.str_)
         if not a.json:
             print(f"\n== {kind} model ({'with' if use_vectors else 'without'} sentence vectors), threshold "

@@ -11,7 +11,11 @@ written from. This model reads, for every question:
   order still shares most of its features with what was seen;
 - the question's sentence vectors, the ones retrieval computes anyway (one
   per embedder; no second encoding), which carry meaning across languages
-  and paraphrase.
+  and paraphrase;
+- how close those vectors come to the hand-written prompts it was fitted on
+  (``neighbour_margin``: the mean similarity of the ``k`` nearest prompts to
+  refuse minus that of the ``k`` nearest to answer), which follows a new
+  phrasing of a known kind of request where one linear boundary does not.
 
 It is fitted by ``bench/guard.py`` (scikit-learn's logistic regression) on the
 labelled corpus in ``tests/data/guard_corpus/`` and the project's question
@@ -39,6 +43,7 @@ log = logging.getLogger(__name__)
 MODEL_PATH = Path(__file__).with_name("data") / "guard_model.npz"
 BUCKETS = 1 << 18
 FEATURE_VERSION = "1"  # bump when the features change: bench/guard.py's cache and the shipped model follow
+K = 10  # neighbours counted on each side by neighbour_margin
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 _MAX_CHARS = 4000
 
@@ -85,6 +90,10 @@ class Model:
     w_signals: np.ndarray
     w_ngrams: np.ndarray  # one weight a bucket; a question's n-gram vector is binary, L2-normalised
     w_vectors: dict[str, np.ndarray]  # by embedder name; empty for the text-only model
+    memory: dict[str, np.ndarray] | None = None  # by embedder name: the fitted prompts' vectors, one row each
+    memory_refuse: np.ndarray | None = None  # bool, one per memory row
+    w_neighbours: float = 0.0
+    k: int = 10
 
     def probability(self, f: Features) -> float:
         z = self.bias + float(self.w_signals @ f.signals)
@@ -92,7 +101,29 @@ class Model:
             z += float(self.w_ngrams[f.ngrams].sum()) / np.sqrt(len(f.ngrams))
         for name, w in self.w_vectors.items():
             z += float(w @ f.vectors[name])
+        if self.memory:
+            q = {n: np.asarray(f.vectors[n], np.float32)[None, :] for n in self.memory}
+            z += self.w_neighbours * float(neighbour_margin(self.memory, self.memory_refuse, q, self.k)[0])
         return 1.0 / (1.0 + np.exp(-max(min(z, 40.0), -40.0)))
+
+
+def neighbour_margin(memory: dict[str, np.ndarray], refuse: np.ndarray, queries: dict[str, np.ndarray], k: int,
+                     exclude: np.ndarray | None = None) -> np.ndarray:
+    """For each query row: the mean similarity of its ``k`` nearest memory rows labelled refuse minus that of
+    its ``k`` nearest labelled answer, the similarity being the sum over embedders of the dot products of
+    their (normalised) vectors. ``exclude``: a boolean (queries x memory) mask of pairs not to count (in
+    fitting, a prompt never meets itself or the variants derived from it)."""
+    sims = sum(queries[n] @ memory[n].T for n in memory)
+    if exclude is not None:
+        sims = np.where(exclude, -np.inf, sims)
+    out = np.zeros(len(sims), np.float32)
+    for label, sign in ((True, 1.0), (False, -1.0)):
+        part = sims[:, refuse == label]
+        kk = min(k, part.shape[1])
+        if kk:
+            top = np.partition(part, part.shape[1] - kk, axis=1)[:, -kk:]
+            out += sign * np.where(np.isfinite(top), top, 0.0).mean(axis=1)
+    return out
 
 
 # Below this score the model overrules the patterns: on the labelled prompts and question sets that
@@ -146,9 +177,15 @@ def _load(path: Path = MODEL_PATH) -> dict[str, Model]:
         if f"{kind}_bias" not in data:
             continue
         names = [str(n) for n in data[f"{kind}_vector_names"]] if f"{kind}_vector_names" in data else []
+        memory = None
+        if f"{kind}_memory_refuse" in data:  # int8 rows, scaled by 127
+            memory = {n: data[f"{kind}_memory_{i}"].astype(np.float32) / 127.0 for i, n in enumerate(names)}
         out[kind] = Model(float(data[f"{kind}_bias"]), float(data[f"{kind}_threshold"]),
                           data[f"{kind}_w_signals"].astype(np.float32), data[f"{kind}_w_ngrams"].astype(np.float32),
-                          {n: data[f"{kind}_w_vec_{i}"].astype(np.float32) for i, n in enumerate(names)})
+                          {n: data[f"{kind}_w_vec_{i}"].astype(np.float32) for i, n in enumerate(names)},
+                          memory, data[f"{kind}_memory_refuse"].astype(bool) if memory else None,
+                          float(data[f"{kind}_w_neighbours"]) if memory else 0.0,
+                          int(data[f"{kind}_k"]) if memory else 10)
     return out
 
 

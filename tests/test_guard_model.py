@@ -38,6 +38,37 @@ def test_obfuscation_keeps_the_features(plain, disguised):
     assert _overlap(plain, disguised) > 0.8
 
 
+def _unit(*v: float) -> np.ndarray:
+    a = np.array(v, np.float32)
+    return a / np.linalg.norm(a)
+
+
+def test_the_neighbour_margin_is_the_nearest_refused_minus_the_nearest_answered():
+    memory = {"e": np.stack([_unit(1, 0, 0), _unit(1, 1, 0), _unit(0, 0, 1), _unit(0, 1, 1)])}
+    refuse = np.array([True, True, False, False])
+    q = {"e": np.stack([_unit(1, 0, 0), _unit(0, 0, 1)])}
+    m1 = guard_model.neighbour_margin(memory, refuse, q, k=1)
+    assert m1[0] == pytest.approx(1) and m1[1] == pytest.approx(-1)
+    m2 = guard_model.neighbour_margin(memory, refuse, q, k=2)  # the mean of the two on each side
+    assert m2[0] == pytest.approx((1 + 0.5 ** 0.5) / 2)
+    # a prompt never meets itself in fitting: excluded pairs do not count
+    exclude = np.array([[True, False, False, False], [False, False, True, False]])
+    m = guard_model.neighbour_margin(memory, refuse, q, k=1, exclude=exclude)
+    assert m[0] == pytest.approx(0.5 ** 0.5) and m[1] == pytest.approx(-(0.5 ** 0.5))
+
+
+def test_the_model_reads_the_neighbour_margin():
+    memory = {"e": np.stack([_unit(1, 0), _unit(0, 1)])}
+    n_sig = len(guard.SIGNALS)
+    base = dict(bias=0.0, threshold=0.5, w_signals=np.zeros(n_sig, np.float32),
+                w_ngrams=np.zeros(guard_model.BUCKETS, np.float32), w_vectors={"e": np.zeros(2, np.float32)})
+    with_memory = guard_model.Model(**base, memory=memory, memory_refuse=np.array([True, False]), w_neighbours=5.0, k=1)
+    near_refused = guard_model.features("hello", {"e": _unit(1, 0)})
+    near_answered = guard_model.features("hello", {"e": _unit(0, 1)})
+    assert guard_model.Model(**base).probability(near_refused) == pytest.approx(0.5)
+    assert with_memory.probability(near_refused) > 0.99 > 0.01 > with_memory.probability(near_answered)
+
+
 def _rows(refuse: bool, per_family: int = 3):
     by_family: dict[str, list[str]] = {}
     for line in open(CORPUS, encoding="utf-8"):
