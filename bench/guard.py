@@ -89,10 +89,45 @@ def load_rows() -> tuple[list[dict], list[dict]]:
     return rows, untouched
 
 
+def _vectors(index: Index, texts: list[str]) -> dict[str, np.ndarray]:
+    """Each text's question vectors by embedder name, as retrieval computes them (zeros for a text that is
+    not a question). Kept in ``bench/out`` text by text, so adding prompts encodes only the new ones."""
+    import hashlib
+
+    names = [e.name for e in index.embedders]
+    cache = ROOT / "bench" / "out" / f"guard-vectors-{hashlib.sha256(repr(names).encode()).hexdigest()[:12]}.npz"
+    known: dict[str, int] = {}
+    stored: dict[str, np.ndarray] = {}
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as data:
+            known = {t: i for i, t in enumerate(json.loads(data["texts"].tobytes().decode("utf-8", "surrogatepass")))}
+            stored = {n: data[f"v{j}"] for j, n in enumerate(names)}
+    new = [t for t in dict.fromkeys(texts) if t not in known]
+    if new:
+        fresh: dict[str, list[np.ndarray]] = {n: [] for n in names}
+        for t in new:
+            try:
+                vs = index.query_vectors(analyse(t))
+            except InvalidQuestion:
+                vs = [np.zeros(e.dim, np.float32) for e in index.embedders]
+            for n, v in zip(names, vs):
+                fresh[n].append(np.asarray(v, np.float32))
+        for t in new:
+            known[t] = len(known)
+        stored = {n: np.concatenate([stored[n], np.stack(fresh[n])]) if n in stored else np.stack(fresh[n])
+                  for n in names}
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        texts_bytes = np.frombuffer(json.dumps(list(known)).encode("utf-8", "surrogatepass"), np.uint8)
+        np.savez(cache, texts=texts_bytes, **{f"v{j}": stored[n] for j, n in enumerate(names)})
+    rows = np.array([known[t] for t in texts], np.int64)
+    return {n: stored[n][rows] for n in names}
+
+
 def featurise(index: Index, rows: list[dict], use_vectors: bool) -> tuple[sparse.csr_matrix, list[str]]:
     """The design matrix: signals, n-grams (binary, L2-normalised), and the question's vectors.
 
-    Cached in ``bench/out`` by the rows' texts and the feature code's version (the vectors take minutes)."""
+    Cached in ``bench/out`` by the rows' texts and the feature code's version; the vectors, which take
+    minutes, are also kept text by text (``_vectors``), so a changed corpus encodes only its new prompts."""
     import hashlib
 
     names = [e.name for e in index.embedders] if use_vectors else []
@@ -101,14 +136,10 @@ def featurise(index: Index, rows: list[dict], use_vectors: bool) -> tuple[sparse
     cache = ROOT / "bench" / "out" / f"guard-features-{key}.npz"
     if cache.exists():
         return sparse.load_npz(cache).tocsr(), names
+    vectors = _vectors(index, [r["text"] for r in rows]) if names else {}
     blocks = []
-    for r in rows:
-        try:
-            q = analyse(r["text"])
-            vecs = dict(zip(names, index.query_vectors(q))) if names else {}
-        except InvalidQuestion:
-            vecs = {n: np.zeros(e.dim, np.float32) for n, e in zip(names, index.embedders)}
-        f = guard_model.features(r["text"], vecs)
+    for i, r in enumerate(rows):
+        f = guard_model.features(r["text"], {n: v[i] for n, v in vectors.items()})
         ng = sparse.csr_matrix((np.full(len(f.ngrams), 1 / np.sqrt(max(1, len(f.ngrams))), np.float32),
                                 (np.zeros(len(f.ngrams), np.int64), f.ngrams)), shape=(1, guard_model.BUCKETS))
         dense = np.concatenate([f.signals] + [f.vectors[n] for n in names]).astype(np.float32)[None, :]
