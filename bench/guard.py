@@ -35,6 +35,7 @@ derivatives says how it holds on new phrasings of known kinds.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -71,7 +72,7 @@ def load_rows() -> tuple[list[dict], list[dict]]:
         for line in open(CORPUS / name, encoding="utf-8"):
             r = json.loads(line)
             rows.append({"text": r["text"], "refuse": bool(r["refuse"]), "family": r["family"], "lang": r["lang"],
-                         "base": r.get("derived_from") or r["id"]})
+                         "base": r.get("derived_from") or r["id"], "derived": "derived_from" in r})
     for line in open(ROOT / "tests" / "data" / "guard_prompts.jsonl", encoding="utf-8"):
         r = json.loads(line)
         rows.append({"text": r["text"], "refuse": bool(r["refuse"]), "lang": r.get("lang", ""),
@@ -92,10 +93,9 @@ def load_rows() -> tuple[list[dict], list[dict]]:
 def _vectors(index: Index, texts: list[str]) -> dict[str, np.ndarray]:
     """Each text's question vectors by embedder name, as retrieval computes them (zeros for a text that is
     not a question). Kept in ``bench/out`` text by text, so adding prompts encodes only the new ones."""
-    import hashlib
-
     names = [e.name for e in index.embedders]
-    cache = ROOT / "bench" / "out" / f"guard-vectors-{hashlib.sha256(repr(names).encode()).hexdigest()[:12]}.npz"
+    key = hashlib.sha256((repr(names) + guard_model.FEATURE_VERSION).encode()).hexdigest()[:12]
+    cache = ROOT / "bench" / "out" / f"guard-vectors-{key}.npz"
     known: dict[str, int] = {}
     stored: dict[str, np.ndarray] = {}
     if cache.exists():
@@ -124,18 +124,9 @@ def _vectors(index: Index, texts: list[str]) -> dict[str, np.ndarray]:
 
 
 def featurise(index: Index, rows: list[dict], use_vectors: bool) -> tuple[sparse.csr_matrix, list[str]]:
-    """The design matrix: signals, n-grams (binary, L2-normalised), and the question's vectors.
-
-    Cached in ``bench/out`` by the rows' texts and the feature code's version; the vectors, which take
-    minutes, are also kept text by text (``_vectors``), so a changed corpus encodes only its new prompts."""
-    import hashlib
-
+    """The design matrix: signals, n-grams (binary, L2-normalised), and the question's vectors (kept in
+    ``bench/out`` text by text, ``_vectors``: they take minutes, the rest seconds)."""
     names = [e.name for e in index.embedders] if use_vectors else []
-    key = hashlib.sha256(("\x00".join(r["text"] for r in rows) + repr(names) + guard_model.FEATURE_VERSION)
-                         .encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    cache = ROOT / "bench" / "out" / f"guard-features-{key}.npz"
-    if cache.exists():
-        return sparse.load_npz(cache).tocsr(), names
     vectors = _vectors(index, [r["text"] for r in rows]) if names else {}
     blocks = []
     for i, r in enumerate(rows):
@@ -144,10 +135,7 @@ def featurise(index: Index, rows: list[dict], use_vectors: bool) -> tuple[sparse
                                 (np.zeros(len(f.ngrams), np.int64), f.ngrams)), shape=(1, guard_model.BUCKETS))
         dense = np.concatenate([f.signals] + [f.vectors[n] for n in names]).astype(np.float32)[None, :]
         blocks.append(sparse.hstack([sparse.csr_matrix(dense), ng]).tocsr())
-    X = sparse.vstack(blocks).tocsr()
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    sparse.save_npz(cache, X)
-    return X, names
+    return sparse.vstack(blocks).tocsr(), names
 
 
 def decide(prob: np.ndarray, threshold: float, rules: np.ndarray) -> np.ndarray:
@@ -249,11 +237,11 @@ def check_shipped(index: Index, untouched: list[dict]) -> dict:
     held-back prompts and on every question set, and what a check costs (warm)."""
     from collections import Counter
 
-    names = [e.name for e in index.embedders]
     items = [(r["text"], r["refuse"], "prompts") for r in untouched if r["source"] == "prompts"]
     items += [(it.question, it.kind == "abusive", "questions") for s in (*FIT_SETS, "untouched")
               for it in load_items(ROOT / "tests" / "eval" / f"{s}.jsonl")]
-    vecs = [dict(zip(names, index.query_vectors(analyse(t)))) for t, _, _ in items]
+    by_name = _vectors(index, [t for t, _, _ in items])
+    vecs = [{n: v[i] for n, v in by_name.items()} for i in range(len(items))]
     guard.check(items[0][0], vecs[0])  # loads the model
     counts, ms = Counter(), []
     for (text, label, source), v in zip(items, vecs):
@@ -293,8 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     y = np.array([r["refuse"] for r in rows], dtype=int)
     fams = np.array([r["family"] for r in rows])
     bases = np.array([r.get("base", f"row{i}") for i, r in enumerate(rows)])
-    first: dict[str, int] = {}
-    hand = np.array([first.setdefault(b, i) == i for i, b in enumerate(bases)])  # hand-written, not derived
+    hand = np.array([not r.get("derived") for r in rows])  # written by hand, not derived by augment.py
     # the patterns alone (guard.check would add the shipped model, fitted on these very rows)
     rules = np.array([guard.patterns(r["text"]).refused for r in rows])
     report: dict = {"rows": len(rows), "families": {}}
@@ -341,19 +328,18 @@ def main(argv: list[str] | None = None) -> int:
         report[f"{kind}_threshold"] = round(threshold, 4)
         report[f"{kind}_seconds"] = round(time.perf_counter() - t0, 1)
         coef = m.coef_[0].astype(np.float32)
-        n_sig = N_SIG
-        dims = d.dims
         shipped[f"{kind}_bias"] = np.float64(m.intercept_[0])
         shipped[f"{kind}_threshold"] = np.float64(threshold)
-        shipped[f"{kind}_w_signals"] = coef[:n_sig]
-        off = n_sig
-        for i, dim in enumerate(dims):
+        shipped[f"{kind}_w_signals"] = coef[:N_SIG]
+        off = N_SIG
+        for i, dim in enumerate(d.dims):
             shipped[f"{kind}_w_vec_{i}"] = coef[off:off + dim]
             off += dim
         shipped[f"{kind}_w_ngrams"] = coef[off:off + guard_model.BUCKETS].astype(np.float16)
-        if dims and d.neighbours:  # the remembered prompts, int8 (x127), and the margin's weight
+        if d.dims and d.neighbours:  # the remembered prompts as int8, and the margin's weight
+            scale = guard_model.MEMORY_SCALE
             for i, v in enumerate(d.vectors(X[fitted.memory])):
-                shipped[f"{kind}_memory_{i}"] = np.round(v * 127).clip(-127, 127).astype(np.int8)
+                shipped[f"{kind}_memory_{i}"] = np.round(v * scale).clip(-scale, scale).astype(np.int8)
             shipped[f"{kind}_memory_refuse"] = y[fitted.memory].astype(bool)
             shipped[f"{kind}_w_neighbours"] = np.float64(coef[-1])
             shipped[f"{kind}_k"] = np.int64(guard_model.K)

@@ -277,7 +277,7 @@ def _build(files, location, settings: IndexSettings, embs: list[Embedder], finge
             writer.add(lo, texts, dense, sentences)
         if progress:
             progress("embed", read.chunks, read.chunks)
-        writer.finish(spool, meta, progress)  # reports the "write" stage
+        writer.finish(spool, meta, lambda done, total: progress and progress("write", done, total))
     except BaseException:
         writer.abort()
         raise

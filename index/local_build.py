@@ -70,16 +70,11 @@ class LocalWriter:
             self._sent.write(np.ascontiguousarray(sentences, np.float16).tobytes())
             self._rows += len(sentences)
 
-    def finish(self, spool, meta: VersionMeta, progress=None) -> None:
-        """Train what needs it, write every file, fsync, swap; ``progress("write", step, 3)``."""
+    def finish(self, spool, meta: VersionMeta, step=lambda done, total: None) -> None:
+        """Train what needs it, write every file, fsync, swap; ``step(done, 3)`` after each."""
         faiss = load_faiss()
         vdir = self.vdir
-
-        def step(n: int) -> None:
-            if progress:
-                progress("write", n, 3)
-
-        step(0)
+        step(0, 3)
         if self._sent is not None:
             self._sent.close()
             if self._rows != self.sentences:
@@ -94,7 +89,7 @@ class LocalWriter:
             os.replace(spool.path(name), vdir / name)
         spool.remove()  # before the swap: after it, nothing is left to do but remove old versions
         self.bm25.save(vdir / BM25_FILE)
-        step(1)
+        step(1, 3)
         for i, index in enumerate(self.dense):
             faiss.write_index(index, str(vdir / dense_file(i)))
         for name, records in meta.tables.items():
@@ -104,13 +99,13 @@ class LocalWriter:
             with open(p, "rb") as f:
                 os.fsync(f.fileno())
             checksums[p.name] = {"sha256": _sha256_file(p), "size": p.stat().st_size}
-        step(2)
+        step(2, 3)
         manifest = manifest_record(meta, checksums, self.previous)
         _write(vdir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
         swap_in(self.store_dir, vdir)
         # keep the previous version too: a reader may still be opening it
         remove_old_versions(self.store_dir, keep={vdir.name, self.previous or ""})
-        step(3)
+        step(3, 3)
 
     def abort(self) -> None:
         if self._sent is not None:

@@ -108,33 +108,28 @@ class MilvusWriter:
                                            for k, v in enumerate(mat[s:s + SENTENCE_ROWS])])
             self._sent_rows += len(mat)
 
-    def finish(self, spool, meta: VersionMeta, progress=None) -> None:
+    def finish(self, spool, meta: VersionMeta, step=lambda done, total: None) -> None:
         """Write the tables, wait for Milvus to load (and index) the new rows, check every count,
-        then swap the pointer; ``progress("write", step, 5)`` after each of these."""
+        then swap the pointer; ``step(done, 5)`` after each of these."""
         c, coll, tcoll = self.c, self.coll, self.tcoll
-
-        def step(n: int) -> None:
-            if progress:
-                progress("write", n, 5)
-
-        step(0)
+        step(0, 5)
         checksums = {DOCS: put_stream(c, tcoll, DOCS, spool.parts(DOCS)),
                      CHUNKS: put_stream(c, tcoll, CHUNKS, spool.parts(CHUNKS)),
                      "idf": put_bytes(c, tcoll, "idf", idf_bytes(self.stats.idf_record()))}
-        step(1)
+        step(1, 5)
         if self.scoll:
             c.load_collection(self.scoll)
             if count(c, self.scoll) != self.sentences or self._sent_rows != self.sentences:
                 raise IndexCorrupt(f"{self.scoll} holds {count(c, self.scoll)} rows for {self.sentences} sentences")
-        step(2)
+        step(2, 5)
         for name, records in meta.tables.items():
             table_file(name)  # checks the name
             checksums[f"table-{name}"] = put_bytes(c, tcoll, f"table-{name}", dump_records(records))
-        step(3)
+        step(3, 5)
         c.load_collection(coll)
         if count(c, coll) != meta.chunks or self.rows != meta.chunks:
             raise IndexCorrupt(f"{coll} holds {count(c, coll)} rows after writing {meta.chunks}: not swapped in")
-        step(4)
+        step(4, 5)
         manifest = manifest_record(meta, checksums, self.previous)
         manifest["backend"] = {"kind": "milvus", "version": self.version, "layout": LAYOUT}
         raw = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
@@ -143,7 +138,7 @@ class MilvusWriter:
         swap_pointer(self.loc, self.version, hashlib.sha256(raw).hexdigest(), self.previous)
         # keep the previous version too: a reader may still be opening it
         drop_versions(self.loc, keep={self.version, self.previous or ""})
-        step(5)
+        step(5, 5)
 
     def abort(self) -> None:
         for name in (self.coll, self.tcoll, self.scoll):

@@ -860,9 +860,10 @@ def check(question: str, vectors: dict | None = None) -> GuardVerdict:
             return _check(question)
         best, f = -1.0, None
         windows = guard_model.windows(question)
+        vector_score = model.vector_score(vectors or {})  # the question's, whichever window is read
         for w in windows:
             fw = guard_model.features(w, vectors)
-            p = model.probability(fw)
+            p = model.probability(fw, vector_score)
             if p > best:
                 best, f = p, fw
         # a question read whole in one window already has the patterns' verdict

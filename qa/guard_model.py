@@ -44,6 +44,7 @@ MODEL_PATH = Path(__file__).with_name("data") / "guard_model.npz"
 BUCKETS = 1 << 18
 FEATURE_VERSION = "1"  # bump when the features change: bench/guard.py's cache and the shipped model follow
 K = 10  # neighbours counted on each side by neighbour_margin
+MEMORY_SCALE = 127  # the remembered vectors are shipped as int8: round(x * MEMORY_SCALE)
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 _MAX_CHARS = 4000
 
@@ -93,17 +94,23 @@ class Model:
     memory: dict[str, np.ndarray] | None = None  # by embedder name: the fitted prompts' vectors, one row each
     memory_refuse: np.ndarray | None = None  # bool, one per memory row
     w_neighbours: float = 0.0
-    k: int = 10
+    k: int = K
 
-    def probability(self, f: Features) -> float:
+    def vector_score(self, vectors: dict[str, np.ndarray]) -> float:
+        """What the question's vectors add to the score: their weights and the neighbour margin. The same
+        for every window of a question, so ``qa.guard.check`` computes it once."""
+        z = sum(float(w @ vectors[name]) for name, w in self.w_vectors.items())
+        if self.memory:
+            q = {n: np.asarray(vectors[n], np.float32)[None, :] for n in self.memory}
+            z += self.w_neighbours * float(neighbour_margin(self.memory, self.memory_refuse, q, self.k)[0])
+        return z
+
+    def probability(self, f: Features, vector_score: float | None = None) -> float:
+        """The model's score for ``f``; ``vector_score``: ``self.vector_score(f.vectors)`` when already known."""
         z = self.bias + float(self.w_signals @ f.signals)
         if len(f.ngrams):
             z += float(self.w_ngrams[f.ngrams].sum()) / np.sqrt(len(f.ngrams))
-        for name, w in self.w_vectors.items():
-            z += float(w @ f.vectors[name])
-        if self.memory:
-            q = {n: np.asarray(f.vectors[n], np.float32)[None, :] for n in self.memory}
-            z += self.w_neighbours * float(neighbour_margin(self.memory, self.memory_refuse, q, self.k)[0])
+        z += self.vector_score(f.vectors) if vector_score is None else vector_score
         return 1.0 / (1.0 + np.exp(-max(min(z, 40.0), -40.0)))
 
 
@@ -178,14 +185,14 @@ def _load(path: Path = MODEL_PATH) -> dict[str, Model]:
             continue
         names = [str(n) for n in data[f"{kind}_vector_names"]] if f"{kind}_vector_names" in data else []
         memory = None
-        if f"{kind}_memory_refuse" in data:  # int8 rows, scaled by 127
-            memory = {n: data[f"{kind}_memory_{i}"].astype(np.float32) / 127.0 for i, n in enumerate(names)}
+        if f"{kind}_memory_refuse" in data:
+            memory = {n: data[f"{kind}_memory_{i}"].astype(np.float32) / MEMORY_SCALE for i, n in enumerate(names)}
         out[kind] = Model(float(data[f"{kind}_bias"]), float(data[f"{kind}_threshold"]),
                           data[f"{kind}_w_signals"].astype(np.float32), data[f"{kind}_w_ngrams"].astype(np.float32),
                           {n: data[f"{kind}_w_vec_{i}"].astype(np.float32) for i, n in enumerate(names)},
                           memory, data[f"{kind}_memory_refuse"].astype(bool) if memory else None,
                           float(data[f"{kind}_w_neighbours"]) if memory else 0.0,
-                          int(data[f"{kind}_k"]) if memory else 10)
+                          int(data[f"{kind}_k"]) if memory else K)
     return out
 
 

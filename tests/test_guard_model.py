@@ -69,6 +69,23 @@ def test_the_model_reads_the_neighbour_margin():
     assert with_memory.probability(near_refused) > 0.99 > 0.01 > with_memory.probability(near_answered)
 
 
+def test_a_question_read_in_windows_meets_its_neighbours_once(monkeypatch):
+    """The neighbour margin depends on the question's vectors only: a long question read window by
+    window computes it once, not once a window."""
+    calls = []
+    real = guard_model.neighbour_margin
+    monkeypatch.setattr(guard_model, "neighbour_margin", lambda *a, **k: calls.append(1) or real(*a, **k))
+    n_sig = len(guard.SIGNALS)
+    model = guard_model.Model(0.0, 0.5, np.zeros(n_sig, np.float32), np.zeros(guard_model.BUCKETS, np.float32),
+                              {"e": np.zeros(2, np.float32)}, {"e": np.stack([_unit(1, 0), _unit(0, 1)])},
+                              np.array([True, False]), w_neighbours=1.0, k=1)
+    monkeypatch.setattr(guard_model, "model_for", lambda names: model)
+    question = "。".join(["老師想知道學校的數位公民課可以怎麼上"] * 40)
+    assert len(guard_model.windows(question)) > 2
+    guard.check(question, {"e": _unit(0, 1)})
+    assert len(calls) == 1
+
+
 def _rows(refuse: bool, per_family: int = 3):
     by_family: dict[str, list[str]] = {}
     for line in open(CORPUS, encoding="utf-8"):
