@@ -213,8 +213,8 @@ def main(argv=None) -> int:
     ap.add_argument("--check-drcd", action="store_true",
                     help="only compare the hand-set and the shipped weights on the DRCD questions not fitted on")
     args = ap.parse_args(argv)
-    if "untouched" in args.sets:
-        ap.error("untouched.jsonl is never fitted on")
+    if any(name.startswith("untouched") for name in args.sets):
+        ap.error("the untouched sets (untouched.jsonl, untouched2.jsonl) are never fitted on")
     if args.check_drcd:
         return check_drcd(args)
     questions = load_questions(args)

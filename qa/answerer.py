@@ -140,8 +140,9 @@ def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSet
     scored = score_sentences(q, sentences, question_idf(index, q), settings.extract)
     top = int(order[0])
     dense = [float(signals[f"dense{i}"][top]) for i in range(index.engine.n_dense)]
-    missing = unmet(q.constraints, [p.text for p in passages], index.mentions)
     best = scored[0] if scored else None
+    missing = unmet(q.constraints, [p.text for p in passages], index.mentions,
+                    passages[best.passage_rank].text if best else None)
     feats = features(
         q, index.coverage(q, passages[0].text), best.coverage if best else 0.0, dense, missing=len(missing),
         ask_coverage=index.coverage(q, passages[0].text, q.ask_tokens) if q.ask is not None else None,

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from index.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong
+from index import lawnames
 from index.lexical import tokens
 from index.textnorm import CJK, fold
 from qa.glossary import Term, lookup
@@ -72,12 +73,13 @@ _ASKS_FOR = (
 class Constraint:
     """Something an answer must contain: ``kind`` and the text shown when it is missing.
 
-    Kinds: ``place``, ``year``, ``article`` (a law's article), ``name`` (an
+    Kinds: ``place``, ``year``, ``article`` (a law's article), ``law`` (a law of
+    the lexicon, ``index.lawnames``, by any of its names), ``name`` (an
     acronym or a product-like name: OHCHR, PhotoDNA), and kinds of fact:
-    ``phone``, ``url``, ``sentence_length``, ``fine``, ``deadline``.
+    ``phone``, ``url``, ``sentence_length``, ``fine``, ``time`` (a length of time, in the unit asked).
     ``pattern`` is matched against the folded, lower-case text of the passages
-    found (``scope="passages"``: a kind of fact, or the year of a figure asked
-    for). A constraint on every document (``scope="documents"``: a place, a
+    found (``scope="passages"``: a kind of fact) or of the passage quoted
+    (``scope="answer"``: the year of a figure asked for). A constraint on every document (``scope="documents"``: a place, a
     name, an article, a year the documents never mention) is met when the
     store's vocabulary holds every token of one of its ``literals`` (a lookup,
     at any size of store); a question written in English names in English
@@ -178,6 +180,7 @@ def embedding_text(question: str, budget: int = EMBED_CHARS) -> str:
 
 
 # -- constraints ---------------------------------------------------------------
+_ZH_DIGITS = "一二两三四五六七八九十百千"  # Chinese numerals, folded
 # Places, folded (Simplified) or lower-case English, with the label shown when missing.
 _PLACES = {
     "日本": "日本", "japan": "Japan", "韩国": "韓國", "south korea": "South Korea", "korea": "Korea",
@@ -226,14 +229,12 @@ _FACT_KINDS = (
                                    r"maximum sentence|how (many|long).{0,20}(years|prison|jail)|\bprison\b|\bjail\b"),
      r"\d+\s*年以下|\d+\s*年以上|有期徒刑|徒刑|拘役|years? (of )?(imprisonment|prison)",
      {"zh": "刑期", "en": "a prison term"}),
-    ("fine", re.compile(r"罚金|罚款|罚多少|赔偿.{0,4}多少|多少钱|\bfines?\b (of|for|under)|\bfined\b|"
+    ("fine", re.compile(r"罚金|罚款|罚锾|罚多少|赔偿.{0,4}多少|多少钱|\bfines?\b (of|for|under)|\bfined\b|"
                         r"how much.{0,20}(pay|fine|compensat)|amount of (the )?fine"),
-     r"\d[\d,]*\s*(万|元|美元|欧元)|罚金|罚锾|\$\s?\d|€\s?\d|\d+\s*(dollars|euros)",
+     # an amount of money, not the word for a fine
+     rf"\d[\d,.]*\s*(万|亿)?\s*(元|美元|欧元)|(?<![多单统])[{_ZH_DIGITS}]+\s*(万|亿)?\s*元|新台币\s*\d|[$€]\s?\d|"
+     r"\d[\d,.]*\s*(million |billion )?(dollars|euros)|(usd|eur)\s?\d",
      {"zh": "罰款金額", "en": "an amount of money"}),
-    ("deadline", re.compile(r"几天内|多久内|多久之内|几小时内|期限|时限|期间内|within how (many|long)|deadline|how soon|"
-                            r"how long (do|does|will|must)"),
-     r"\d+\s*(天|日|小时|个月|周|年|hours?|days?|weeks?|months?|years?)(内|之内| of| after)?|立即|即时|immediately",
-     {"zh": "期限", "en": "a time limit"}),
 )
 # 2023年, in 2023, since 2023, 2023 年度, 民國 113年; not 2000張, $2000, 2048x2048
 _YEAR = re.compile(r"(?<![\d$€.,x])((?:19|20)\d{2})(?=\s*年)|(?:\b(?:in|since|until|by|of|during|before|after) )"
@@ -242,6 +243,48 @@ _ARTICLE = re.compile(r"第\s*(\d+)\s*条(?:\s*之\s*(\d+))?")
 # an acronym or a product-like name: two capitals or more (OHCHR, PhotoDNA, iWIN), or letters with digits
 _LATIN_NAME = re.compile(r"\b(?:[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z0-9]*|[A-Za-z]+\d[A-Za-z0-9]*)\b")
 _NAME_STOP = frozenset("AI EU US UK UN USA OK TV PC ID FAQ PDF ROC PRC CEO".split())
+
+
+# A length of time asked for in a unit ("幾小時內", "多少天", "within how many hours"): a passage must
+# hold a number of that unit; asked in no unit ("多久", "期限", "how soon"), a number of any of them.
+_NUM = rf"(?:\d[\d,.]*|[{_ZH_DIGITS}半]+)"
+_TIME_UNITS = (  # (asked in the question, held in a passage, zh label, en label)
+    (r"小时|钟头|hours?", rf"{_NUM}\s*个?\s*(?:小时|钟头)|\b\d+\s*-?\s*(?:hours?|hrs?)\b", "小時數", "a number of hours"),
+    (r"天|日|days?", rf"(?<!月)(?<!月\s)(?<!\d){_NUM}\s*(?:个工作日|工作日|天|日)|\b\d+\s*-?\s*(?:business |working )?days?\b",
+     "天數", "a number of days"),
+    (r"周|星期|礼拜|weeks?", rf"{_NUM}\s*个?\s*(?:周|星期|礼拜)|\b\d+\s*-?\s*weeks?\b", "週數", "a number of weeks"),
+    (r"个月|months?", rf"{_NUM}\s*个月|\b\d+\s*-?\s*months?\b", "月數", "a number of months"),
+)
+# 这几天, 好几天, 前几天: these, several, the past few days, not a question of how many
+_FEW = r"(?<![这那好前过近头])"
+_TIME_IN_UNIT = [re.compile(rf"{_FEW}(?:几|多少)\s*个?\s*(?:{asked})|how many\s+(?:{asked})\b") for asked, *_ in _TIME_UNITS]
+_TIME_ASKED = re.compile(rf"{_FEW}几天|{_FEW}几个?小时|多久(?!.{{0,6}}一次)|多长时间|多少时间|期限|时限|期间内|within how (many|long)|deadline|how soon|"
+                         r"time limit|how long (do|does|will|must|would|should|is|are|did)")
+_TIME_ANY = "|".join(held for _, held, *_ in _TIME_UNITS) + \
+    r"|(?<!\d)\d{1,2}\s*年(?:内|之内|以内)|立即|立刻|即时|马上|immediately|within \d+"
+
+
+def _time_constraint(low: str, lang: str) -> Constraint | None:
+    """The length of time a question asks for, as a constraint on the passages (None if it asks none)."""
+    for pattern, (_asked, held, zh, en) in zip(_TIME_IN_UNIT, _TIME_UNITS):
+        if pattern.search(low):
+            return Constraint("time", zh if lang == "zh" else en, held, "passages")
+    if _TIME_ASKED.search(low):
+        return Constraint("time", "期限" if lang == "zh" else "a time limit", _TIME_ANY, "passages")
+    return None
+
+
+def _laws_named(q: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(the name as written, every name of the law, folded) of each law of the lexicon the question
+    names (``index.lawnames``): 性平法 is the 性別平等教育法, which the documents may write either way."""
+    lex = lawnames.lexicon()
+    out = []
+    for c in lawnames.names_in(q, lex):
+        info = lex.laws.get(c.law) if c.info is None else None  # only the lexicon's laws: their names are known
+        if info is not None:
+            names = {q[c.start:c.end], info.name, *info.aliases, *([info.en] if info.en else [])}
+            out.append((q[c.start:c.end], tuple(sorted({fold(n).lower() for n in names}))))
+    return out
 
 
 def _constraints(q: str, folded: str) -> tuple[Constraint, ...]:
@@ -259,8 +302,8 @@ def _constraints(q: str, folded: str) -> tuple[Constraint, ...]:
         key = m.group(0)
         lits = _PLACE_ALIASES.get(key, (key,))
         add(Constraint("place", _PLACES[key], _literal_pattern(lits), literals=lits))
-    # the year of a figure asked for must be in the passages; any other year, somewhere in the documents
-    year_scope = "passages" if asks_for(folded) == "number" else "documents"
+    # the year of a figure asked for must be in the passage quoted; any other year, somewhere in the documents
+    year_scope = "answer" if asks_for(folded) == "number" else "documents"
     for m in _YEAR.finditer(folded):
         if m.group(1) or m.group(2):
             y = m.group(1) or m.group(2)
@@ -279,6 +322,11 @@ def _constraints(q: str, folded: str) -> tuple[Constraint, ...]:
     for kind, asked, pattern, labels in _FACT_KINDS:
         if asked.search(low):
             add(Constraint(kind, labels[lang], pattern, "passages"))
+    time = None if any(c.kind == "sentence_length" for c in out) else _time_constraint(low, lang)
+    if time is not None:
+        add(time)
+    for name, literals in _laws_named(q):
+        add(Constraint("law", name, _literal_pattern(literals), literals=literals))
     letters = [c for c in q if c.isascii() and c.isalpha()]
     shouting = letters and sum(c.isupper() for c in letters) > 0.6 * len(letters)  # all caps: no names to tell
     for m in () if shouting else _LATIN_NAME.finditer(q):
@@ -311,8 +359,10 @@ def analyse(question: object) -> Query:
                  constraints=_constraints(q[:ANALYSE_CHARS], head), terms=lookup(head, q))
 
 
-def unmet(constraints: tuple[Constraint, ...], passages: list[str], mentions) -> list[Constraint]:
-    """The constraints that the passages found (folded here) or the documents do not meet.
+def unmet(constraints: tuple[Constraint, ...], passages: list[str], mentions,
+          answer: str | None = None) -> list[Constraint]:
+    """The constraints that the passages found (folded here), the passage of the answer (``answer``;
+    the passages when None) or the documents do not meet.
 
     ``mentions(literal)`` says whether the documents hold a literal (``qa.retriever.Index.mentions``:
     every token of it is in the store's vocabulary).
@@ -320,5 +370,10 @@ def unmet(constraints: tuple[Constraint, ...], passages: list[str], mentions) ->
     if not constraints:
         return []
     found = "\n".join(fold(t).lower() for t in passages)
-    return [c for c in constraints
-            if not (re.search(c.pattern, found) if c.scope == "passages" else any(map(mentions, c.literals)))]
+    quoted = found if answer is None else fold(answer).lower()
+
+    def met(c: Constraint) -> bool:
+        if c.scope == "documents":
+            return any(map(mentions, c.literals))
+        return re.search(c.pattern, quoted if c.scope == "answer" else found) is not None
+    return [c for c in constraints if not met(c)]

@@ -40,9 +40,51 @@ def test_one_record_holds_the_clauses_the_story_and_the_terms():
     ("對方打電話威脅我怎麼辦？", set()),  # a phone in passing is not a phone number asked for
     ("有2000張照片外流", set()),  # a number is not a year
     ("HOW DO I REPORT A DEEPFAKE?", set()),  # all capitals: no names to tell
+    ("依法要在幾小時內完成通報？", {"time"}),
+    ("用那個工具申請刪除以後，大概幾天會處理好？", {"time"}),
+    ("這種事多久會發生一次？", set()),  # how often is not a length of time
+    ("學生這幾天都不敢來學校，心理會受什麼影響？", set()),  # these few days: not a question of how many
+    ("最重會關幾年？", {"sentence_length"}),  # a prison term, not also a length of time
+    ("違反的話罰鍰是多少？", {"fine"}),
+    ("這種事件要依性平法召開性平會嗎？", {"law"}),  # a law of the lexicon, by its short name
+    ("歐盟的AI法案禁止什麼？", {"place"}),  # not a name of the lexicon: no law to check
 ])
 def test_constraints(question, kinds):
     assert {c.kind for c in analyse(question).constraints} == kinds
+
+
+def _unmet_labels(question: str, passages: list[str], answer: str | None = None) -> list[str]:
+    from qa.query import unmet
+    return [c.label for c in unmet(analyse(question).constraints, passages, lambda literal: False, answer)]
+
+
+@pytest.mark.parametrize("question, passage, met", [
+    ("依法要在幾小時內完成通報？", "應於24小時內通報", True),
+    ("依法要在幾小時內完成通報？", "2024年1月公布", False),  # a year is not a number of hours
+    ("大概幾天會處理好？", "七日內完成", True),
+    ("大概幾天會處理好？", "於109年4月13日召開", False),  # a date's day is not a number of days
+    ("Within how many hours must platforms remove it?", "within 48 hours of a request", True),
+    ("罰鍰是多少？", "處新臺幣五十萬元以下罰鍰", True),
+    ("罰鍰是多少？", "得併科罰金", False),  # the word for a fine is not an amount
+])
+def test_a_kind_of_fact_is_met_only_by_its_unit(question, passage, met):
+    labels = _unmet_labels(question, [passage])
+    assert (labels == []) == met, labels
+
+
+def test_the_year_of_a_figure_must_be_in_the_passage_quoted():
+    question = "NCMEC在2022年收到多少件檢舉？"
+    passages = ["該工具於2022年底推出", "NCMEC在2023年收到近5,000條檢舉"]
+    assert _unmet_labels(question, passages) == []  # somewhere among the passages
+    assert _unmet_labels(question, passages, answer=passages[1]) == ["2022年"]  # not where the figure is
+    assert _unmet_labels(question, passages, answer="NCMEC在2022年收到100件檢舉") == []
+
+
+def test_a_law_is_met_by_any_of_its_names():
+    from qa.query import unmet
+    q = analyse("依性平法要召開性平會嗎？")
+    assert [c.label for c in unmet(q.constraints, [], lambda literal: False)] == ["性平法"]
+    assert unmet(q.constraints, [], lambda literal: literal == "性别平等教育法") == []  # the full name, folded
 
 
 def test_the_missing_constraint_reaches_the_api_the_page_and_the_cli(fake_store, capsys):
