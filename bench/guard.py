@@ -62,7 +62,7 @@ from qa.retriever import Index  # noqa: E402
 FIT_SETS = ("dev", "en", "oos", "heldout", "paraphrase", "users")
 CORPUS = ROOT / "tests" / "data" / "guard_corpus"
 # hand-written prompts and the variants augment.py derives from them; untouched.jsonl is never fitted on
-CORPUS_FILES = ("base.jsonl", "augmented.jsonl", "base2.jsonl", "augmented2.jsonl")
+CORPUS_FILES = ("base.jsonl", "augmented.jsonl", "base2.jsonl", "augmented2.jsonl", "base3.jsonl", "augmented3.jsonl")
 
 
 def load_rows() -> tuple[list[dict], list[dict]]:
@@ -238,7 +238,7 @@ def check_shipped(index: Index, untouched: list[dict]) -> dict:
     from collections import Counter
 
     items = [(r["text"], r["refuse"], "prompts") for r in untouched if r["source"] == "prompts"]
-    items += [(it.question, it.kind == "abusive", "questions") for s in (*FIT_SETS, "untouched")
+    items += [(it.question, it.kind == "abusive", "questions") for s in (*FIT_SETS, "untouched", "untouched2")
               for it in load_items(ROOT / "tests" / "eval" / f"{s}.jsonl")]
     by_name = _vectors(index, [t for t, _, _ in items])
     vecs = [{n: v[i] for n, v in by_name.items()} for i in range(len(items))]

@@ -274,9 +274,15 @@ def _time_constraint(low: str, lang: str) -> Constraint | None:
     return None
 
 
-def _laws_named(q: str) -> list[tuple[str, tuple[str, ...]]]:
+# Every name of the law lexicon holds one of these (folded): a question without any names no law
+_LAWISH = re.compile(r"法|条例|公约|议定书|宪章|规则|办法|准则|协定|通则|规约|命令|函释|意见|[A-Za-z]{2,}")
+
+
+def _laws_named(q: str, folded: str) -> list[tuple[str, tuple[str, ...]]]:
     """(the name as written, every name of the law, folded) of each law of the lexicon the question
     names (``index.lawnames``): 性平法 is the 性別平等教育法, which the documents may write either way."""
+    if not _LAWISH.search(folded):
+        return []
     lex = lawnames.lexicon()
     out = []
     for c in lawnames.names_in(q, lex):
@@ -325,7 +331,7 @@ def _constraints(q: str, folded: str) -> tuple[Constraint, ...]:
     time = None if any(c.kind == "sentence_length" for c in out) else _time_constraint(low, lang)
     if time is not None:
         add(time)
-    for name, literals in _laws_named(q):
+    for name, literals in _laws_named(q, folded):
         add(Constraint("law", name, _literal_pattern(literals), literals=literals))
     letters = [c for c in q if c.isascii() and c.isalpha()]
     shouting = letters and sum(c.isupper() for c in letters) > 0.6 * len(letters)  # all caps: no names to tell

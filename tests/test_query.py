@@ -80,6 +80,14 @@ def test_the_year_of_a_figure_must_be_in_the_passage_quoted():
     assert _unmet_labels(question, passages, answer="NCMEC在2022年收到100件檢舉") == []
 
 
+def test_every_name_of_the_law_lexicon_passes_the_quick_check():
+    """A question is scanned for laws only when it holds what every name of the lexicon holds."""
+    from index.lawnames import lexicon
+    from index.textnorm import fold
+    from qa.query import _LAWISH
+    assert all(_LAWISH.search(fold(name)) for name, _law in lexicon().names)
+
+
 def test_a_law_is_met_by_any_of_its_names():
     from qa.query import unmet
     q = analyse("依性平法要召開性平會嗎？")
