@@ -108,3 +108,23 @@ def test_the_missing_constraint_reaches_the_api_the_page_and_the_cli(fake_store,
     assert json.loads(capsys.readouterr().out)["missing"] == ["日本"]
     assert main(["ask", MISSING_Q, "--store", str(fake_store)]) == 0
     assert "日本" in capsys.readouterr().out.split("do not mention")[1]
+
+
+def test_no_law_the_documents_cite_is_reported_missing_by_any_of_its_names(fake_store):
+    """Every law of the lexicon that the documents cite, asked about by any of its names, is met."""
+    from index.lawnames import lexicon
+    from qa.laws import laws
+    from qa.query import unmet
+    from qa.retriever import open_index
+
+    index, lex = open_index(fake_store), lexicon()
+    cited = [lex.laws[law.name] for law in laws(fake_store) if law.name in lex.laws]
+    assert len(cited) >= 5  # 刑法, 兒少性剝削防制條例, 兒童權利公約, 歐盟人工智慧法 ...
+    wrong = []
+    for info in cited:
+        for name in {info.name, *info.aliases, *([info.en] if info.en else [])}:
+            q = analyse(f"{name}怎麼規定？")
+            missing = [c.label for c in unmet(q.constraints, [], index.mentions) if c.kind == "law"]
+            if missing:
+                wrong.append((info.name, name, missing))
+    assert not wrong, wrong
