@@ -141,8 +141,7 @@ def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSet
     top = int(order[0])
     dense = [float(signals[f"dense{i}"][top]) for i in range(index.engine.n_dense)]
     best = scored[0] if scored else None
-    missing = unmet(q.constraints, [p.text for p in passages], index.mentions,
-                    passages[best.passage_rank].text if best else None)
+    missing = unmet(q.constraints, [p.text for p in passages], index.mentions, best.passage_rank if best else None)
     feats = features(
         q, index.coverage(q, passages[0].text), best.coverage if best else 0.0, dense, missing=len(missing),
         ask_coverage=index.coverage(q, passages[0].text, q.ask_tokens) if q.ask is not None else None,
@@ -174,9 +173,9 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
         return Answer(question=asked, status="not_found", help=help_passages, terms=terms, reference=reference)
     p, threshold = confidence(ev.features, tuple(e.name for e in index.embedders))
     # an article of a named law is judged by the law finder, which knows whose article a text cites
-    # (the question's article constraint only sees whether 第N條 is written anywhere)
+    # (the question's article and law constraints only see whether 第N條 or the law is written anywhere)
     by_law = ref is not None and ref.law is not None
-    missing = [c.label for c in ev.missing if not (by_law and c.kind == "article")]
+    missing = [c.label for c in ev.missing if not (by_law and c.kind in ("article", "law"))]
     if by_law and not ref.citations:
         missing.append(ref.reference)
     if p < threshold or not ev.scored or missing:

@@ -366,17 +366,18 @@ def analyse(question: object) -> Query:
 
 
 def unmet(constraints: tuple[Constraint, ...], passages: list[str], mentions,
-          answer: str | None = None) -> list[Constraint]:
-    """The constraints that the passages found (folded here), the passage of the answer (``answer``;
-    the passages when None) or the documents do not meet.
+          answer: int | None = None) -> list[Constraint]:
+    """The constraints that the passages found (folded here), the passage of the answer (``passages[answer]``;
+    all of them when None) or the documents do not meet.
 
     ``mentions(literal)`` says whether the documents hold a literal (``qa.retriever.Index.mentions``:
     every token of it is in the store's vocabulary).
     """
     if not constraints:
         return []
-    found = "\n".join(fold(t).lower() for t in passages)
-    quoted = found if answer is None else fold(answer).lower()
+    folded = [fold(t).lower() for t in passages]
+    found = "\n".join(folded)
+    quoted = found if answer is None else folded[answer]
 
     def met(c: Constraint) -> bool:
         if c.scope == "documents":

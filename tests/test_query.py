@@ -53,7 +53,7 @@ def test_constraints(question, kinds):
     assert {c.kind for c in analyse(question).constraints} == kinds
 
 
-def _unmet_labels(question: str, passages: list[str], answer: str | None = None) -> list[str]:
+def _unmet_labels(question: str, passages: list[str], answer: int | None = None) -> list[str]:
     from qa.query import unmet
     return [c.label for c in unmet(analyse(question).constraints, passages, lambda literal: False, answer)]
 
@@ -76,8 +76,8 @@ def test_the_year_of_a_figure_must_be_in_the_passage_quoted():
     question = "NCMEC在2022年收到多少件檢舉？"
     passages = ["該工具於2022年底推出", "NCMEC在2023年收到近5,000條檢舉"]
     assert _unmet_labels(question, passages) == []  # somewhere among the passages
-    assert _unmet_labels(question, passages, answer=passages[1]) == ["2022年"]  # not where the figure is
-    assert _unmet_labels(question, passages, answer="NCMEC在2022年收到100件檢舉") == []
+    assert _unmet_labels(question, passages, answer=1) == ["2022年"]  # not where the figure is
+    assert _unmet_labels(question, passages + ["NCMEC在2022年收到100件檢舉"], answer=2) == []
 
 
 def test_every_name_of_the_law_lexicon_passes_the_quick_check():
@@ -128,3 +128,12 @@ def test_no_law_the_documents_cite_is_reported_missing_by_any_of_its_names(fake_
             if missing:
                 wrong.append((info.name, name, missing))
     assert not wrong, wrong
+
+
+def test_a_law_and_its_article_are_reported_missing_once(fake_store):
+    """The law finder judges an article of a named law; the law's own constraint does not repeat it."""
+    from qa.retriever import open_index
+    from ui import handlers
+
+    a = handlers.api_answer(open_index(fake_store), "性平法第21條規定什麼？")
+    assert a["status"] == "not_found" and a["missing"] == ["性別平等教育法 第21條"]
