@@ -109,7 +109,8 @@ def run(data: Path, limit: int | None = None, fresh: bool = False, progress=None
             progress("questions", n, len(questions))
         t = time.perf_counter()
         aq = analyse(q)
-        cand, fused, _ = index.scored_candidates(aq, qvecs=index.query_vectors(aq))
+        early = index.begin(aq)  # as the app does: the first lexical ask runs while the question is encoded
+        cand, fused, _ = index.scored_candidates(aq, qvecs=index.query_vectors(aq), early=early)
         docs: list[str] = []
         for j in np.argsort(-fused, kind="stable"):
             s = index.chunks[int(cand[j])].source

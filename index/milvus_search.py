@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from index.backend import LexQuery
+from index.backend import NO_HITS, LexQuery
 from index.errors import IndexCorrupt
 from index.lexical import term_hash
 from index.milvus_store import _MAX_TERM, MAX_K
@@ -46,11 +46,14 @@ class MilvusSearcher:
         self.dense_params = dense_params or {"metric_type": "IP"}
         self._pool = ThreadPoolExecutor(self.POOL, thread_name_prefix="milvus-search")
 
-    def propose(self, query, k, dense):
-        lexical = self._pool.submit(self.lexical_top, query, k) if k > 0 else None
+    def lexical_soon(self, query, k):
+        return self._pool.submit(self.lexical_top, query, k)
+
+    def propose(self, query, k, dense, lexical=None):
+        if lexical is None and k > 0:
+            lexical = self._pool.submit(self.lexical_top, query, k)
         tops = [self._pool.submit(self.dense_top, i, v, kk) for i, v, kk in dense]
-        return (lexical.result() if lexical else (np.zeros(0, np.int64), np.zeros(0, np.float32)),
-                [t.result() for t in tops])
+        return lexical.result() if lexical is not None else NO_HITS, [t.result() for t in tops]
 
     def score(self, query, vectors, ids):
         lexical = self._pool.submit(self.lexical_of, query, ids)

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,10 +118,12 @@ def question_idf(index: Index, q: Query, told: float = 0.5, terms: float = 0.5) 
 
 
 def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSettings(),
-                    sources: list[str] | None = None, citing: frozenset[str] = frozenset()) -> Evidence | None:
-    """Retrieve, score sentences and compute the abstention features; None if nothing matched."""
+                    sources: list[str] | None = None, citing: frozenset[str] = frozenset(),
+                    early: Future | None = None) -> Evidence | None:
+    """Retrieve, score sentences and compute the abstention features; None if nothing matched.
+    ``early``: ``index.begin(q, sources)``, if it was started."""
     qvecs = index.query_vectors(q)
-    cand, fused, signals = index.scored_candidates(q, sources, qvecs=qvecs)
+    cand, fused, signals = index.scored_candidates(q, sources, qvecs=qvecs, early=early)
     if len(cand) == 0:
         return None
     order = np.argsort(-fused, kind="stable")
@@ -156,7 +159,9 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
     """``answer`` on an opened Index (see ``answer``)."""
     q = question if isinstance(question, Query) else analyse(question)
     asked = question if isinstance(question, str) else q.text  # the question as asked, unstripped
-    # the guard reads the question's vectors too (the same ones retrieval uses: no second encoding)
+    # the engine's first lexical ask runs while the question is encoded; the guard reads the
+    # question's vectors too (the same ones retrieval uses: no second encoding)
+    early = index.begin(q, sources)
     verdict = guard.check(q.text, dict(zip((e.name for e in index.embedders), index.query_vectors(q))))
     if verdict.refused:
         log.info("refused a question (%s)", verdict.reason)
@@ -168,7 +173,7 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
     ref = reference_in(q.text, index.store)
     citing = frozenset(c.passage.chunk_id for c in ref.citations) if ref else frozenset()
     reference = ref.reference if ref else ""
-    ev = gather_evidence(index, q, settings, sources, citing)
+    ev = gather_evidence(index, q, settings, sources, citing, early)
     if ev is None:
         return Answer(question=asked, status="not_found", help=help_passages, terms=terms, reference=reference)
     p, threshold = confidence(ev.features, tuple(e.name for e in index.embedders))

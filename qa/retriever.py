@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -141,9 +142,21 @@ class Index:
         rows = self.sentence_vectors.take([(int(self.sentence_base[c]), int(self.sentence_base[c + 1])) for c in chunks])
         return [r.astype(np.float32) @ v for r in rows]
 
+    def begin(self, q: Query, sources: list[str] | None = None) -> Future | None:
+        """Start the engine's first lexical ask for ``q`` now, before the question is encoded
+        (it needs no vector); ``scored_candidates(..., early=)`` reads it. None when the first
+        ask depends on ``sources``."""
+        n = len(self.chunks)
+        if sources or n == 0:
+            return None
+        plain, first_k, _, _ = self._first_ask(q, min(self.settings.candidates, n), n)
+        return self.engine.lexical_soon(plain, first_k)
+
     def scored_candidates(self, q: Query, sources: list[str] | None = None,
-                          qvecs: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
-        """Candidate chunk numbers, their fused scores, and the raw signals (for calibration)."""
+                          qvecs: list[np.ndarray] | None = None,
+                          early: Future | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Candidate chunk numbers, their fused scores, and the raw signals (for calibration).
+        ``early``: ``begin(q, sources)``, started before ``qvecs`` were computed."""
         n = len(self.chunks)
         if n == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32), {}
@@ -173,7 +186,7 @@ class Index:
                 cand = self._pool(ids, scores, dense_ids, c < n, n)
                 cand = cand[np.isin(cand, allowed)]
         else:
-            lexical, lq, (bw, dw), (ids, scores), dense_ids = self._propose(q, qvecs, c, n)
+            lexical, lq, (bw, dw), (ids, scores), dense_ids = self._propose(q, qvecs, c, n, early)
             cand = self._pool(ids, scores, dense_ids, c < n, n)
         if len(cand) == 0:
             return cand, np.zeros(0, np.float32), {}
@@ -193,7 +206,16 @@ class Index:
         # BM25 proposes the chunks it scores above 0 (a chunk with none of the words is no match)
         return np.unique(np.concatenate(([ids[scores > 0]] if lexical else [np.arange(n)]) + list(dense_ids)))
 
-    def _propose(self, q: Query, qvecs, c: int, n: int):
+    def _first_ask(self, q: Query, c: int, n: int) -> tuple[LexQuery, int, bool, list[int]]:
+        """The first ask's plain BM25 query and its k, whether the weighted query is the plain
+        one, and the embedders that count however loose the question is (see ``_propose``)."""
+        plain = ((1.0, tuple(sorted(set(q.tokens)))),)
+        fixed = q.ask_index is None and self.lexical_query(q) == plain  # the weighted query is the plain one
+        always = [i for i, (a, b) in enumerate(zip(self.weights(q, 1.0)[1], self.weights(q, 0.0)[1])) if a and b]
+        lexical_k = c if c < n else 0
+        return plain, lexical_k if fixed and lexical_k else 1, fixed, always  # at least the best chunk
+
+    def _propose(self, q: Query, qvecs, c: int, n: int, early: Future | None = None):
         """(lexical match, weighted query, weights, BM25 proposals, dense proposals), asking the
         engine as few times as the question allows (each ask is a round trip on a remote engine).
 
@@ -203,12 +225,9 @@ class Index:
         made only for the weighted query or for an embedder that counts only at this looseness.
         The candidates are those of asking in order (best chunk, then weights, then proposals).
         """
-        plain = ((1.0, tuple(sorted(set(q.tokens)))),)
-        fixed = q.ask_index is None and self.lexical_query(q) == plain  # the weighted query is the plain one
-        always = [i for i, (a, b) in enumerate(zip(self.weights(q, 1.0)[1], self.weights(q, 0.0)[1])) if a and b]
+        plain, first_k, fixed, always = self._first_ask(q, c, n)
         lexical_k = c if c < n else 0
-        first_k = lexical_k if fixed and lexical_k else 1  # at least the best chunk
-        (ids, scores), tops = self.engine.propose(plain, first_k, [(i, qvecs[i], c) for i in always])
+        (ids, scores), tops = self.engine.propose(plain, first_k, [(i, qvecs[i], c) for i in always], early)
         lexical = 0.0
         if len(ids) and scores.max() > 0:
             best = int(ids[scores == scores.max()].min())  # ties: the first chunk, as an argmax
@@ -303,7 +322,7 @@ class Index:
     def search(self, query: str | Query, k: int = 5, sources: list[str] | None = None) -> list[Passage]:
         """The ``k`` best passages for ``query`` (text, checked here, or an analysed Query), best first."""
         q = query if isinstance(query, Query) else analyse(query)
-        cand, fused, _ = self.scored_candidates(q, sources)
+        cand, fused, _ = self.scored_candidates(q, sources, early=self.begin(q, sources))
         order = np.argsort(-fused, kind="stable")[:k]
         return [self.passage(int(cand[j]), float(fused[j])) for j in order]
 

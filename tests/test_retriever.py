@@ -125,3 +125,29 @@ def test_fusion_is_a_weighted_sum_of_z_scores():
     groups = [np.array([True, True, False]), np.array([False, False, True])]
     out = fuse({"dense1": np.array([3.0, 1.0, 9.0])}, {"dense1": 1.0}, groups)
     np.testing.assert_allclose(out, [1.0, -1.0, 0.0], rtol=1e-6)  # the lone third is its group's mean
+
+
+@pytest.mark.parametrize("question", [PLAIN, EXACT, "What does Take It Down do?", "我班上有學生被威脅要散布照片。該怎麼辦？"])
+def test_the_first_lexical_ask_started_before_encoding_gives_the_same_candidates(fake_store, question):
+    idx = Index(fake_store)
+    q = analyse(question)
+    early = idx.begin(q)
+    assert early is not None
+    cand, fused, signals = idx.scored_candidates(q, qvecs=idx.query_vectors(q), early=early)
+    again, fused_again, _ = idx.scored_candidates(q, qvecs=idx.query_vectors(q))
+    np.testing.assert_array_equal(cand, again)
+    np.testing.assert_array_equal(fused, fused_again)
+    # with sources the first ask is made among their chunks, so nothing is started early
+    assert idx.begin(q, sorted(idx.docs)[:1]) is None
+
+
+def test_an_answer_asks_the_engine_before_the_question_is_encoded(fake_store):
+    from qa.answerer import answer_with
+
+    idx = Index(fake_store)
+    calls = []
+    soon, encode = idx.engine.lexical_soon, idx.query_vectors
+    idx.engine.lexical_soon = lambda *a: calls.append("lexical") or soon(*a)
+    idx.query_vectors = lambda q: calls.append("encode") or encode(q)
+    a = answer_with(idx, "刑法第319條之4規定什麼？")
+    assert a.status in ("answered", "not_found") and calls[:2] == ["lexical", "encode"]
