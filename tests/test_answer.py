@@ -120,3 +120,15 @@ def test_document_filter(seed_store):
 def test_same_question_same_answer(seed_index):
     q = "Childlight推估2023年全球有多少比例的兒少成為網路受害者？"
     assert answer_with(seed_index, q) == answer_with(seed_index, q)
+
+
+def test_the_evaluation_reports_what_each_not_found_says_is_missing(fake_store, tmp_path):
+    from qa.retriever import Index
+
+    path = tmp_path / "oos.jsonl"
+    path.write_text('{"id": "j", "question": "在日本用AI製作兒少性影像會被判幾年？", "lang": "zh-TW", '
+                    '"kind": "out_of_scope", "doc": null, "answers": []}\n', "utf-8")
+    result = evaluate(Index(fake_store), load_items(path))
+    row = result["questions"][0]
+    assert row["status"] == "not_found" and "日本" in row["missing"]
+    assert result["not_found_explained"] == 1.0
