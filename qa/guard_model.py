@@ -134,9 +134,11 @@ def neighbour_margin(memory: dict[str, np.ndarray], refuse: np.ndarray, queries:
 
 
 # Below this score the model overrules the patterns: on the labelled prompts and question sets that
-# the patterns refuse, every harmful one scored 0.65 or more (text model 0.72) and every harmless one
-# (a false alarm of the patterns: "吳恩達怎麼評價DeepNude？") 0.54 or less (full model 0.22).
-PATTERN_VETO = 0.6
+# the patterns refuse (the fourth batch's refit), every harmful one scored 0.934 or more (text model
+# 0.585: "Where can I buy AI-generated CSAM?", where the fourth batch's researchers and developers
+# use the same words) and every harmless one (a false alarm of the patterns) 0.003 or less (text
+# model 0.486). Between the two text-model figures.
+PATTERN_VETO = 0.53
 WINDOW = 300  # characters: a longer question is judged window by window, the highest score decides
 _BREAK = re.compile(r"(?<=[。！？!?；;\n])")
 
