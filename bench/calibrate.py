@@ -33,6 +33,7 @@ from sklearn.preprocessing import StandardScaler
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.fit_adapter import out_of_fold  # noqa: E402
 from bench.drcd import build_store, load_drcd  # noqa: E402
 from index.build import build  # noqa: E402
 from index.store import IndexSettings  # noqa: E402
@@ -105,6 +106,8 @@ def main(argv=None) -> int:
     seeds_store = ROOT / "bench" / "out" / "seeds-store"
     build([ROOT / "seeds"], seeds_store, IndexSettings())
     seeds = Index(seeds_store)
+    if seeds.adapter:  # fitted on the scores unseen questions get (bench/fit_adapter.py)
+        out_of_fold(seeds)
     paragraphs, drcd_q = load_drcd(args.data)
     drcd_store, _ = build_store(paragraphs)
     drcd = Index(drcd_store)

@@ -166,7 +166,11 @@ def _personas(path: Path) -> dict[str, str | None]:
 
 def load_questions(args) -> list[Question]:
     from bench.drcd import build_store, load_drcd
+    from bench.fit_adapter import out_of_fold
+
     seeds = Index(args.seeds_store)
+    if seeds.adapter:  # fitted on the scores unseen questions get (bench/fit_adapter.py)
+        out_of_fold(seeds)
     out = []
     for name in args.sets:
         path = ROOT / "tests" / "eval" / f"{name}.jsonl"

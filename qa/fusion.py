@@ -56,6 +56,8 @@ class RetrievalSettings:
         lexical_band: (low, high) share of the question's idf weight found in
             its best BM25 passage. At or above ``high`` the Chinese weights
             apply, at or below ``low`` the loose ones, linearly in between.
+        adapt: search with the question's vectors through the fitted query
+            adapters (``qa.adapter``), when there are any.
     """
 
     bm25_weight: float = 0.5
@@ -75,6 +77,7 @@ class RetrievalSettings:
     #                           most this many times ``candidates`` of them
     filtered_dense_factor: int = 20  # else each embedder proposes this many times ``candidates``
     latin_share: float = 0.5  # a chunk whose letters are more Latin than this is in the Latin group
+    adapt: bool = True
 
 
 def fuse(signals: dict[str, np.ndarray], weights: dict[str, float], groups: list[np.ndarray] | None = None,

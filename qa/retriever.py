@@ -36,6 +36,7 @@ from index.errors import (
 )
 from index.lexical import hashes, tokens
 from index.store import DocRecord, Store, default_store
+from qa import adapter
 from qa.fusion import RetrievalSettings, fuse  # noqa: F401 - re-exported
 from qa.query import MAX_QUESTION_CHARS, Query, analyse, check_question  # noqa: F401 - re-exported
 from qa.records import Passage
@@ -79,6 +80,7 @@ class Index:
         if any(d != e.dim for d, e in zip(st.dims, self.embedders)):
             raise IndexCorrupt(f"a dense index of {self.store_dir} does not match its embedder: rebuild")
         self.settings = settings
+        self.adapter = adapter.load() if settings.adapt else adapter.NONE
         self._qcache: dict[str, list[np.ndarray]] = {}
         self._qcache_lock = threading.Lock()
         self._safety: dict[int, list[Passage]] = {}  # refusal passages, found once per store (qa.answerer)
@@ -130,6 +132,12 @@ class Index:
                 self._qcache.pop(next(iter(self._qcache)))
         return vecs
 
+    def search_vectors(self, qvecs: list[np.ndarray]) -> list[np.ndarray]:
+        """The vectors retrieval searches with: each embedder's through its fitted adapter, if any."""
+        if not self.adapter:
+            return qvecs
+        return [self.adapter.apply(e.name, v) for e, v in zip(self.embedders, qvecs)]
+
     def sentence_similarities(self, q: Query, qvecs: list[np.ndarray], chunks: list[int]) -> list[np.ndarray] | None:
         """Cosine of the query with each sentence of each of ``chunks`` (None without vectors),
         their rows read in one request."""
@@ -171,7 +179,7 @@ class Index:
                 raise UnknownSource(f"unknown document(s) {unknown}; known: {sorted(self.docs)}")
             allowed = np.concatenate([self._by_source[x] for x in sources if x in self._by_source]
                                      or [np.zeros(0, np.int64)])
-        qvecs = qvecs if qvecs is not None else self.query_vectors(q)
+        qvecs = self.search_vectors(qvecs if qvecs is not None else self.query_vectors(q))
         c = min(s.candidates, n)
         if allowed is not None:
             lexical = self.lexical_match(q, None, allowed)
