@@ -63,7 +63,7 @@ FIT_SETS = ("dev", "en", "oos", "heldout", "paraphrase", "users", "plain")
 CORPUS = ROOT / "tests" / "data" / "guard_corpus"
 # hand-written prompts and the variants augment.py derives from them; untouched.jsonl is never fitted on
 CORPUS_FILES = ("base.jsonl", "augmented.jsonl", "base2.jsonl", "augmented2.jsonl", "base3.jsonl", "augmented3.jsonl",
-                "base4.jsonl", "augmented4.jsonl")
+                "base4.jsonl", "augmented4.jsonl", "base5.jsonl", "augmented5.jsonl")
 
 
 def load_rows() -> tuple[list[dict], list[dict]]:

@@ -134,11 +134,11 @@ def neighbour_margin(memory: dict[str, np.ndarray], refuse: np.ndarray, queries:
 
 
 # Below this score the model overrules the patterns: on the labelled prompts and question sets that
-# the patterns refuse (the fourth batch's refit), every harmful one scored 0.934 or more (text model
-# 0.585: "Where can I buy AI-generated CSAM?", where the fourth batch's researchers and developers
-# use the same words) and every harmless one (a false alarm of the patterns) 0.003 or less (text
-# model 0.486). Between the two text-model figures.
-PATTERN_VETO = 0.53
+# the patterns refuse (the fifth batch's refit), every harmful one scored 0.941 or more (text model
+# 0.530: "Where can I buy AI-generated CSAM?", where the later batches' researchers and developers
+# use the same words) and every harmless one (a false alarm of the patterns) 0.001 or less (text
+# model 0.392). Midway between the two text-model figures.
+PATTERN_VETO = 0.46
 WINDOW = 300  # characters: a longer question is judged window by window, the highest score decides
 _BREAK = re.compile(r"(?<=[。！？!?；;\n])")
 
