@@ -33,8 +33,8 @@ from sklearn.preprocessing import StandardScaler
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.fit_adapter import out_of_fold  # noqa: E402
 from bench.drcd import build_store, load_drcd  # noqa: E402
+from bench.fit_adapter import out_of_fold  # noqa: E402
 from index.build import build  # noqa: E402
 from index.store import IndexSettings  # noqa: E402
 from qa.abstain import CALIBRATION_PATH  # noqa: E402

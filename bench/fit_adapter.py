@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -33,7 +32,8 @@ from sklearn.model_selection import GroupKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.drcd import build_store, doc_name, load_drcd  # noqa: E402
+from bench.drcd import _squash, build_store, doc_name, load_drcd  # noqa: E402
+from bench.fit_scorer import _personas  # noqa: E402
 from index.build import build  # noqa: E402
 from index.store import IndexSettings  # noqa: E402
 from qa import adapter  # noqa: E402
@@ -70,21 +70,16 @@ def out_of_fold(index: Index) -> None:
     index.scored_candidates = scored_candidates
 
 
-def _squash(s: str) -> str:
-    return re.sub(r"\s+", "", s)
-
-
 def seed_rows(index: Index, sets) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(questions, gold chunk mask, family) of the answerable questions whose gold span is in one chunk."""
     texts = [_squash(c.text) for c in index.chunks]
     qs, gold, fams = [], [], []
     for name in sets:
         path = ROOT / "tests" / "eval" / f"{name}.jsonl"
-        persona = {str(d["id"]): d.get("persona") for d in map(json.loads, path.read_text("utf-8").splitlines())}
+        persona = _personas(path)
         for it in load_items(path):
-            mask = np.array([any(_squash(a) in t for a in it.answers) for t in texts]) if it.kind in ANSWERABLE \
-                else np.zeros(len(texts), bool)
-            if mask.any():
+            mask = np.array([any(_squash(a) in t for a in it.answers) for t in texts])
+            if it.kind in ANSWERABLE and mask.any():
                 qs.append(it.question)
                 gold.append(mask)
                 fams.append(f"{name}/{persona.get(it.id) or ''}")

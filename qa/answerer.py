@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from qa.extract import (
 from qa.laws import reference_in
 from qa.query import Constraint, Query, analyse, unmet
 from qa.records import Answer, Passage, Quote, Wording
-from qa.retriever import BOILERPLATE, Index, open_index
+from qa.retriever import BOILERPLATE, FirstAsk, Index, open_index
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +118,7 @@ def question_idf(index: Index, q: Query, told: float = 0.5, terms: float = 0.5) 
 
 def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSettings(),
                     sources: list[str] | None = None, citing: frozenset[str] = frozenset(),
-                    early: Future | None = None) -> Evidence | None:
+                    early: FirstAsk | None = None) -> Evidence | None:
     """Retrieve, score sentences and compute the abstention features; None if nothing matched.
     ``early``: ``index.begin(q, sources)``, if it was started."""
     qvecs = index.query_vectors(q)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,19 @@ def passage_of(c: Chunk, title: str, score: float = 0.0) -> Passage:
     """The Passage record of one chunk of a document titled ``title``."""
     return Passage(chunk_id=c.chunk_id, text=c.text, source=c.source, title=title, section=" › ".join(c.section),
                    page=c.page, start=c.start, end=c.end, score=float(score), kind=c.kind, line=c.line)
+
+
+@dataclass(frozen=True)
+class FirstAsk:
+    """A question's first ask of the engine (see ``Index._propose``): the plain BM25 query and its
+    k, whether the weighted query is the plain one, the embedders that count however loose the
+    question is, and the lexical ask once ``Index.begin`` has started it."""
+
+    plain: LexQuery
+    k: int
+    fixed: bool
+    always: tuple[int, ...]
+    lexical: Future | None = None
 
 
 class Index:
@@ -150,19 +164,19 @@ class Index:
         rows = self.sentence_vectors.take([(int(self.sentence_base[c]), int(self.sentence_base[c + 1])) for c in chunks])
         return [r.astype(np.float32) @ v for r in rows]
 
-    def begin(self, q: Query, sources: list[str] | None = None) -> Future | None:
-        """Start the engine's first lexical ask for ``q`` now, before the question is encoded
-        (it needs no vector); ``scored_candidates(..., early=)`` reads it. None when the first
-        ask depends on ``sources``."""
+    def begin(self, q: Query, sources: list[str] | None = None) -> FirstAsk | None:
+        """``q``'s first ask, its lexical part started now, before the question is encoded (it
+        needs no vector); ``scored_candidates(..., early=)`` reads it. None when the first ask
+        depends on ``sources``."""
         n = len(self.chunks)
         if sources or n == 0:
             return None
-        plain, first_k, _, _ = self._first_ask(q, min(self.settings.candidates, n), n)
-        return self.engine.lexical_soon(plain, first_k)
+        first = self._first_ask(q, min(self.settings.candidates, n), n)
+        return replace(first, lexical=self.engine.lexical_soon(first.plain, first.k))
 
     def scored_candidates(self, q: Query, sources: list[str] | None = None,
                           qvecs: list[np.ndarray] | None = None,
-                          early: Future | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+                          early: FirstAsk | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
         """Candidate chunk numbers, their fused scores, and the raw signals (for calibration).
         ``early``: ``begin(q, sources)``, started before ``qvecs`` were computed."""
         n = len(self.chunks)
@@ -214,16 +228,14 @@ class Index:
         # BM25 proposes the chunks it scores above 0 (a chunk with none of the words is no match)
         return np.unique(np.concatenate(([ids[scores > 0]] if lexical else [np.arange(n)]) + list(dense_ids)))
 
-    def _first_ask(self, q: Query, c: int, n: int) -> tuple[LexQuery, int, bool, list[int]]:
-        """The first ask's plain BM25 query and its k, whether the weighted query is the plain
-        one, and the embedders that count however loose the question is (see ``_propose``)."""
+    def _first_ask(self, q: Query, c: int, n: int) -> FirstAsk:
         plain = ((1.0, tuple(sorted(set(q.tokens)))),)
         fixed = q.ask_index is None and self.lexical_query(q) == plain  # the weighted query is the plain one
-        always = [i for i, (a, b) in enumerate(zip(self.weights(q, 1.0)[1], self.weights(q, 0.0)[1])) if a and b]
+        always = tuple(i for i, (a, b) in enumerate(zip(self.weights(q, 1.0)[1], self.weights(q, 0.0)[1])) if a and b)
         lexical_k = c if c < n else 0
-        return plain, lexical_k if fixed and lexical_k else 1, fixed, always  # at least the best chunk
+        return FirstAsk(plain, lexical_k if fixed and lexical_k else 1, fixed, always)  # at least the best chunk
 
-    def _propose(self, q: Query, qvecs, c: int, n: int, early: Future | None = None):
+    def _propose(self, q: Query, qvecs, c: int, n: int, early: FirstAsk | None = None):
         """(lexical match, weighted query, weights, BM25 proposals, dense proposals), asking the
         engine as few times as the question allows (each ask is a round trip on a remote engine).
 
@@ -233,9 +245,11 @@ class Index:
         made only for the weighted query or for an embedder that counts only at this looseness.
         The candidates are those of asking in order (best chunk, then weights, then proposals).
         """
-        plain, first_k, fixed, always = self._first_ask(q, c, n)
+        first = early or self._first_ask(q, c, n)
+        fixed, always = first.fixed, list(first.always)
         lexical_k = c if c < n else 0
-        (ids, scores), tops = self.engine.propose(plain, first_k, [(i, qvecs[i], c) for i in always], early)
+        (ids, scores), tops = self.engine.propose(first.plain, first.k, [(i, qvecs[i], c) for i in always],
+                                                  first.lexical)
         lexical = 0.0
         if len(ids) and scores.max() > 0:
             best = int(ids[scores == scores.max()].min())  # ties: the first chunk, as an argmax
