@@ -116,6 +116,19 @@ def question_idf(index: Index, q: Query, told: float = 0.5, terms: float = 0.5) 
     return out
 
 
+def unmentioned(index: Index, q: Query, most: int = 5) -> list[str]:
+    """What a not-found names when no constraint is missing: the question's nouns and names
+    (``Query.words``) that the documents never use, as written; not an everyday word the
+    glossary maps to the documents' term (the answer shows that mapping)."""
+    said = [fold(t.said) for t in q.terms]
+    out = []
+    for w in q.words:
+        f = fold(w)
+        if not any(f in s or s in f for s in said) and not index.mentions(f):
+            out.append(w)
+    return out[:most]
+
+
 def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSettings(),
                     sources: list[str] | None = None, citing: frozenset[str] = frozenset(),
                     early: FirstAsk | None = None) -> Evidence | None:
@@ -174,7 +187,8 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
     reference = ref.reference if ref else ""
     ev = gather_evidence(index, q, settings, sources, citing, early)
     if ev is None:
-        return Answer(question=asked, status="not_found", help=help_passages, terms=terms, reference=reference)
+        return Answer(question=asked, status="not_found", help=help_passages, terms=terms, reference=reference,
+                      missing=unmentioned(index, q))
     p, threshold = confidence(ev.features, tuple(e.name for e in index.embedders))
     # an article of a named law is judged by the law finder, which knows whose article a text cites
     # (the question's article and law constraints only see whether 第N條 or the law is written anywhere)
@@ -185,7 +199,8 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
     if p < threshold or not ev.scored or missing:
         # the closest passages, for a person to judge; menus and link lines help no one
         closest = [ps for ps in ev.passages if ps.kind not in BOILERPLATE]
-        return Answer(question=asked, status="not_found", passages=closest, confidence=p, missing=missing,
+        return Answer(question=asked, status="not_found", passages=closest, confidence=p,
+                      missing=missing or unmentioned(index, q),
                       asks=q.asks, help=help_passages, terms=terms, reference=reference)
 
     quotes: list[Quote] = []

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from index.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong
 from index import lawnames
 from index.lexical import tokens
 from index.textnorm import CJK, fold
 from qa.glossary import Term, lookup
+from qa.words import content_words
 
 MAX_QUESTION_CHARS = 2000
 ANALYSE_CHARS = 2 * MAX_QUESTION_CHARS  # of the folded question, read for what it asks and its constraints
@@ -128,6 +130,12 @@ class Query:
     def ask_tokens(self) -> tuple[str, ...]:
         return tuple(tokens(self.ask)) if self.ask is not None else self.tokens
 
+    @cached_property
+    def words(self) -> tuple[str, ...]:
+        """The nouns, names and set phrases of a Chinese question, as written (``qa.words``): found
+        when first read, which only a not-found does."""
+        return content_words(self.text[:ANALYSE_CHARS])
+
 
 def check_question(question: object) -> str:
     """Validate a question; return it stripped.
@@ -218,14 +226,14 @@ def _literal_pattern(literals: tuple[str, ...]) -> str:
 
 # Kinds of fact an answer must hold when the question asks for them.
 _FACT_KINDS = (
-    ("phone", re.compile(r"电话号码|电话是|电话几号|专线号码|专线是|热线|hotline|phone number|telephone number|"
+    ("phone", re.compile(r"(电话|专线|热线)(的)?(号码|是几号|几号)|电话是|专线是|热线|hotline|phone number|telephone number|"
                          r"number (to|i can) call"),
      r"\d{2,4}[-\s]?\d{3,4}[-\s]?\d{3,4}|(?<!\d)1\d{2,3}(?!\d)\s*专线",
      {"zh": "電話號碼", "en": "a phone number"}),
     ("url", re.compile(r"网址|\burl\b|web address|website address"),
      r"https?://|www\.|\.(?:com|org|gov|tw)\b",
      {"zh": "網址", "en": "a web address"}),
-    ("sentence_length", re.compile(r"判几年|关几年|坐牢|刑期|最重.{0,4}(刑|判|关)|最高.{0,4}(刑|判)|几年以下|有期徒刑|"
+    ("sentence_length", re.compile(r"(判|关)[了刑处]{0,2}(几|多少)年|(判|关)多久|坐牢|刑期|最重.{0,4}(刑|判|关)|最高.{0,4}(刑|判)|几年以下|有期徒刑|"
                                    r"maximum sentence|how (many|long).{0,20}(years|prison|jail)|\bprison\b|\bjail\b"),
      r"\d+\s*年以下|\d+\s*年以上|有期徒刑|徒刑|拘役|years? (of )?(imprisonment|prison)",
      {"zh": "刑期", "en": "a prison term"}),

@@ -137,3 +137,42 @@ def test_a_law_and_its_article_are_reported_missing_once(fake_store):
 
     a = handlers.api_answer(open_index(fake_store), "性平法第21條規定什麼？")
     assert a["status"] == "not_found" and a["missing"] == ["性別平等教育法 第21條"]
+
+
+def test_content_words_are_the_nouns_of_a_chinese_question_as_written():
+    from qa.words import content_words
+    assert "因式分解" in content_words("國中數學的因式分解要怎麼教？")
+    assert "牛肉麵" in content_words("怎麼煮一鍋好吃的牛肉麵？")  # Traditional, as written
+    assert "夏令营" in content_words("怎么给孩子报名暑期夏令营？")
+    words = content_words("我要問一下，是不是被判了幾年？")
+    assert not {"我要", "是不是", "被判", "幾年", "問一下"} & set(words)
+    assert content_words("How do I bake sourdough bread?") == ()  # English names what the documents write in Chinese
+
+
+def test_prison_terms_and_phone_numbers_are_asked_for_in_other_words():
+    kinds = lambda q: [c.kind for c in analyse(q).constraints]  # noqa: E731
+    assert "sentence_length" in kinds("那個案子最後被判了幾年？")
+    assert "sentence_length" in kinds("最後被判刑幾年？")
+    assert "sentence_length" in kinds("持有這類影片要判多久？")
+    assert "phone" in kinds("台湾儿少保护专线的号码是多少？")
+    assert "phone" not in kinds("專線服務時間是幾點到幾點？")
+
+
+@pytest.mark.slow
+def test_a_not_found_the_model_decides_names_the_words_the_documents_never_use(seed_index):
+    """No constraint is missing, yet the answer names what the documents lack: the question's nouns
+    they never use, not its everyday words the glossary maps to their terms."""
+    from index.textnorm import fold
+    from qa.answerer import answer_with, unmentioned
+    from ui import handlers, render
+
+    index = seed_index
+    a = answer_with(index, "國中數學的因式分解要怎麼教？")
+    assert a.status == "not_found" and "因式分解" in a.missing
+    assert all(not index.mentions(fold(w)) for w in a.missing)
+    page = render.answer_html(handlers.api_answer(index, "國中數學的因式分解要怎麼教？"), "zh")
+    assert "文件沒有提到" in page and "因式分解" in page
+    told = analyse("孩子的合成裸照被散布，國中數學的因式分解要怎麼教？")
+    assert "孩子" in told.words and not index.mentions(fold("孩子"))  # the glossary maps it to 兒少
+    said = unmentioned(index, told)
+    assert "因式分解" in said and "孩子" not in said
