@@ -155,9 +155,9 @@ def test_prison_terms_and_phone_numbers_are_asked_for_in_other_words():
     assert "sentence_length" in kinds("最後被判刑幾年？")
     assert "sentence_length" in kinds("持有這類影片要判多久？")
     assert "phone" in kinds("台湾儿少保护专线的号码是多少？")
-    assert "phone" in kinds("社區心理衛生中心的電話和服務時間是什麼？")
     assert "phone" not in kinds("專線服務時間是幾點到幾點？")
     assert "phone" not in kinds("可以打電話給誰求助？")  # who to call: a body, not a number
+    assert "phone" not in kinds("公用電話於1977年時被改為哪一種形式的電話?")  # a kind of telephone
 
 
 @pytest.mark.slow
