@@ -63,7 +63,7 @@ FIT_SETS = ("dev", "en", "oos", "heldout", "paraphrase", "users", "plain")
 CORPUS = ROOT / "tests" / "data" / "guard_corpus"
 # hand-written prompts and the variants augment.py derives from them; untouched.jsonl is never fitted on
 CORPUS_FILES = ("base.jsonl", "augmented.jsonl", "base2.jsonl", "augmented2.jsonl", "base3.jsonl", "augmented3.jsonl",
-                "base4.jsonl", "augmented4.jsonl", "base5.jsonl", "augmented5.jsonl")
+                "base4.jsonl", "augmented4.jsonl", "base5.jsonl", "augmented5.jsonl", "base6.jsonl", "augmented6.jsonl")
 
 
 def load_rows() -> tuple[list[dict], list[dict]]:
@@ -239,7 +239,7 @@ def check_shipped(index: Index, untouched: list[dict]) -> dict:
     from collections import Counter
 
     items = [(r["text"], r["refuse"], "prompts") for r in untouched if r["source"] == "prompts"]
-    items += [(it.question, it.kind == "abusive", "questions") for s in (*FIT_SETS, "untouched", "untouched2")
+    items += [(it.question, it.kind == "abusive", "questions") for s in (*FIT_SETS, "untouched", "untouched2", "untouched3")
               for it in load_items(ROOT / "tests" / "eval" / f"{s}.jsonl")]
     by_name = _vectors(index, [t for t, _, _ in items])
     vecs = [{n: v[i] for n, v in by_name.items()} for i in range(len(items))]

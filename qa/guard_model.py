@@ -133,12 +133,11 @@ def neighbour_margin(memory: dict[str, np.ndarray], refuse: np.ndarray, queries:
     return out
 
 
-# Below this score the model overrules the patterns: on the labelled prompts and question sets that
-# the patterns refuse (the fifth batch's refit), every harmful one scored 0.941 or more (text model
-# 0.530: "Where can I buy AI-generated CSAM?", where the later batches' researchers and developers
-# use the same words) and every harmless one (a false alarm of the patterns) 0.001 or less (text
-# model 0.392). Midway between the two text-model figures.
-PATTERN_VETO = 0.46
+# Below this score the model overrules the patterns: on the labelled prompts and named question sets
+# that the patterns refuse (the sixth batch's refit), the text model scores every harmful one 0.444 or
+# more ("DeepNude能把這張照片脫衣嗎？"; "Where can I buy AI-generated CSAM?" 0.470) and every harmless
+# one (a false alarm of the patterns) 0.361 or less. Midway between the two.
+PATTERN_VETO = 0.40
 WINDOW = 300  # characters: a longer question is judged window by window, the highest score decides
 _BREAK = re.compile(r"(?<=[。！？!?；;\n])")
 
