@@ -106,8 +106,7 @@ def main(argv=None) -> int:
     seeds_store = ROOT / "bench" / "out" / "seeds-store"
     build([ROOT / "seeds"], seeds_store, IndexSettings())
     seeds = Index(seeds_store)
-    if seeds.adapter:  # fitted on the scores unseen questions get (bench/fit_adapter.py)
-        out_of_fold(seeds)
+    out_of_fold(seeds)  # fitted on the scores unseen questions get (bench/fit_adapter.py)
     paragraphs, drcd_q = load_drcd(args.data)
     drcd_store, _ = build_store(paragraphs)
     drcd = Index(drcd_store)

@@ -53,7 +53,9 @@ def out_of_fold(index: Index) -> None:
     """Make ``index`` search each fitted seed question with the maps fitted without its family
     (``--write`` saved them), and any other question with the shipped maps: the scorer and the
     abstention model are then fitted on the scores an unseen question gets, not on the adapter's
-    own training questions."""
+    own training questions. Nothing to do for an index that reads no adapters."""
+    if not index.adapter:
+        return
     if not OUT_OF_FOLD.exists():
         raise SystemExit(f"{OUT_OF_FOLD.relative_to(ROOT)} is missing: run bench/fit_adapter.py --write first")
     fold_of = json.loads(OUT_OF_FOLD.with_suffix(".json").read_text("utf-8"))

@@ -48,7 +48,6 @@ from qa.query import analyse  # noqa: E402
 from qa.retriever import Index  # noqa: E402
 
 
-
 def pooled(settings: RetrievalSettings) -> RetrievalSettings:
     """Settings under which every signal proposes candidates in every regime (the pool a fitted
     weight may draw from); the signals' scores do not depend on the weights."""
@@ -67,11 +66,7 @@ def rows(index: Index, questions: list[str]) -> list[tuple[np.ndarray, np.ndarra
     for text in questions:
         q = analyse(text)
         cand, _, signals = index.scored_candidates(q)
-        groups = None
-        if index.settings.script_groups and not q.cjk:
-            latin = index._latin[cand]
-            if latin.sum() >= 3 and (~latin).sum() >= 3:
-                groups = [latin, ~latin]
+        groups = index.script_groups(q, cand)
         z = np.stack([fuse({s: signals[s]}, {s: 1.0}, groups) for s in names], 1).astype(np.float64)
         out.append((cand, z, index._boilerplate[cand].astype(np.float64), index.lexical_match(q) if q.cjk else None))
     return out
@@ -108,19 +103,15 @@ def features(row, knots) -> np.ndarray:
     return np.concatenate([z * v for v in sh] + [boiler[:, None]], 1)
 
 
-def theta_of(settings: RetrievalSettings, specs: list[str], knots: tuple[float, ...]) -> np.ndarray:
-    """The hand-set weights as a parameter vector: at each knot, then for a question with no Chinese,
-    BM25 and each embedder; then minus the boilerplate penalty."""
-    lo, hi = settings.lexical_band
-    tight, loose = dict(settings.dense_weights), dict(settings.dense_weights_loose)
+def theta_of(index: Index, knots: tuple[float, ...]) -> np.ndarray:
+    """``index``'s weights (``Index.weights``) as a parameter vector: at each knot's coverage, then
+    for a question with no Chinese, BM25 and each embedder; then minus the boilerplate penalty."""
+    chinese, other = analyse("中文"), analyse("English")
     out = []
-    for k in knots:
-        a = float(np.clip((hi - k) / (hi - lo), 0, 1))
-        out += [(1 - a) * settings.bm25_weight + a * settings.bm25_weight_loose]
-        out += [(1 - a) * tight.get(s, 0.0) + a * loose.get(s, 0.0) for s in specs]
-    other = dict(settings.dense_weights_other)
-    out += [settings.bm25_weight_other] + [other.get(s, 0.0) for s in specs]
-    return np.array(out + [-settings.boilerplate_penalty])
+    for q, lexical in [(chinese, k) for k in knots] + [(other, 1.0)]:
+        bw, dw = index.weights(q, lexical)
+        out += [bw, *dw]
+    return np.array(out + [-index.settings.boilerplate_penalty])
 
 
 def fit(data, prior: np.ndarray, lam: float, weights: np.ndarray, fixed: np.ndarray | None = None) -> np.ndarray:
@@ -169,8 +160,9 @@ def main(argv=None) -> int:
     seeds_store = args.seeds_store or ROOT / "bench" / "out" / "seeds-store"
     if args.seeds_store is None:
         build([ROOT / "seeds"], seeds_store, IndexSettings())
-    settings = pooled(RetrievalSettings())
-    seeds = Index(seeds_store, settings)
+    seeds = Index(seeds_store)
+    priors = {tuple(k): theta_of(seeds, tuple(k)) for k in [args.knots, *args.also_knots]}  # the shipped weights
+    settings = seeds.settings = pooled(seeds.settings)
     out_of_fold(seeds)
     paragraphs, drcd_q = load_drcd(args.data)
     drcd = Index(build_store(paragraphs)[0], settings, embedders=seeds.embedders)
@@ -184,7 +176,8 @@ def main(argv=None) -> int:
     drcd_f = [(r, src[r[0]] == doc_name(pid)) for r, (_, pid, _) in zip(rows(drcd, [q for q, _, _ in fitted]), fitted)]
     drcd_f = [d for d in drcd_f if d[1].any()]
     drcd_c = [(r, src[r[0]] == doc_name(pid)) for r, (_, pid, _) in zip(rows(drcd, [q for q, _, _ in checked]), checked)]
-    regime = np.array(["other" if r[3] is None else ("tight" if r[3] >= 0.4 else "loose" if r[3] <= 0.1 else "mid")
+    lo, hi = settings.lexical_band
+    regime = np.array(["other" if r[3] is None else ("tight" if r[3] >= hi else "loose" if r[3] <= lo else "mid")
                        for r in seed_got])
     print(f"{len(sq)} seed questions in {len(set(fams))} families; DRCD {len(drcd_f)} fitted, {len(drcd_c)} checked")
     for knots in [tuple(args.knots)] + [tuple(k) for k in args.also_knots]:
@@ -192,7 +185,7 @@ def main(argv=None) -> int:
         fd = [(features(r, knots), g) for r, g in drcd_f]
         cd = [(features(r, knots), g if g.any() else np.ones(len(g), bool)) for r, g in drcd_c]
         ok = np.array([g.any() for _, g in drcd_c])
-        prior = theta_of(RetrievalSettings(), seeds.specs, knots)
+        prior = priors[knots]
         n = 1 + len(seeds.specs)
         fixed = np.zeros(len(prior), bool)
         for k in args.fix:  # a knot kept at its hand-set weights

@@ -169,8 +169,7 @@ def load_questions(args) -> list[Question]:
     from bench.fit_adapter import out_of_fold
 
     seeds = Index(args.seeds_store)
-    if seeds.adapter:  # fitted on the scores unseen questions get (bench/fit_adapter.py)
-        out_of_fold(seeds)
+    out_of_fold(seeds)  # fitted on the scores unseen questions get (bench/fit_adapter.py)
     out = []
     for name in args.sets:
         path = ROOT / "tests" / "eval" / f"{name}.jsonl"

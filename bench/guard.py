@@ -239,8 +239,9 @@ def check_shipped(index: Index, untouched: list[dict]) -> dict:
     from collections import Counter
 
     items = [(r["text"], r["refuse"], "prompts") for r in untouched if r["source"] == "prompts"]
-    items += [(it.question, it.kind == "abusive", "questions") for s in (*FIT_SETS, "untouched", "untouched2", "untouched3")
-              for it in load_items(ROOT / "tests" / "eval" / f"{s}.jsonl")]
+    sets = [ROOT / "tests" / "eval" / f"{s}.jsonl" for s in FIT_SETS]
+    sets += sorted((ROOT / "tests" / "eval").glob("untouched*.jsonl"))  # reported, never fitted on
+    items += [(it.question, it.kind == "abusive", "questions") for path in sets for it in load_items(path)]
     by_name = _vectors(index, [t for t, _, _ in items])
     vecs = [{n: v[i] for n, v in by_name.items()} for i in range(len(items))]
     guard.check(items[0][0], vecs[0])  # loads the model

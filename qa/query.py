@@ -226,7 +226,7 @@ def _literal_pattern(literals: tuple[str, ...]) -> str:
 
 # Kinds of fact an answer must hold when the question asks for them.
 _FACT_KINDS = (
-    ("phone", re.compile(r"(电话|专线|热线)(的)?(号码|是几号|几号)|电话是|专线是|热线|hotline|phone number|telephone number|"
+    ("phone", re.compile(r"(电话|专线|热线)的?(号码|是几号|几号)|电话是|专线是|热线|hotline|phone number|telephone number|"
                          r"number (to|i can) call"),
      r"\d{2,4}[-\s]?\d{3,4}[-\s]?\d{3,4}|(?<!\d)1\d{2,3}(?!\d)\s*专线",
      {"zh": "電話號碼", "en": "a phone number"}),

@@ -214,14 +214,17 @@ class Index:
             return cand, np.zeros(0, np.float32), {}
         bm, dense = self.engine.score(lq, qvecs, cand)
         signals = {"bm25": bm, **{f"dense{i}": d for i, d in enumerate(dense)}}
-        groups = None
-        if s.script_groups and not q.cjk:
-            latin = self._latin[cand]
-            if latin.sum() >= 3 and (~latin).sum() >= 3:
-                groups = [latin, ~latin]
         weights = {"bm25": bw, **{f"dense{i}": dw[i] for i in range(self.engine.n_dense)}}
-        fused = fuse(signals, weights, groups, s.boilerplate_penalty * self._boilerplate[cand])
+        fused = fuse(signals, weights, self.script_groups(q, cand), s.boilerplate_penalty * self._boilerplate[cand])
         return cand, fused, signals
+
+    def script_groups(self, q: Query, cand: np.ndarray) -> list[np.ndarray] | None:
+        """For a question with no Chinese, the candidates written mostly in Latin script and the
+        others (each at least 3), among which dense scores are standardised apart; else None."""
+        if not self.settings.script_groups or q.cjk:
+            return None
+        latin = self._latin[cand]
+        return [latin, ~latin] if latin.sum() >= 3 and (~latin).sum() >= 3 else None
 
     @staticmethod
     def _pool(ids, scores, dense_ids, lexical: bool, n: int) -> np.ndarray:

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import re
 
-import rjieba
-
 from index.textnorm import CJK, to_simplified
 
 # jieba's part-of-speech tags of nouns (n, nr person, ns place, nt organisation, nz other proper
@@ -31,7 +29,8 @@ _CONTENT = re.compile(r"n|nr|ns|nt|nz|nrt|nrfg|i|l|j|vn|eng")
 # words of asking and telling that jieba tags as nouns
 _GENERIC = frozenset(to_simplified(w) for w in (
     "問題 事情 東西 時候 情況 方面 部分 相關 規定 內容 資料 資訊 問一下 請問 大家 有人 別人 地方 方式 辦法 結果 "
-    "一共 總共 是不是 有沒有 可不可以 能不能 要不要 會不會 好不好 對不對 現在 今天 明天 昨天 最近 之後 以後 以前 後來 一下 原因 意思 消息 國家 公司 人員 東東 這種 那種 這個 那個"
+    "一共 總共 是不是 有沒有 可不可以 能不能 要不要 會不會 好不好 對不對 現在 今天 明天 昨天 最近 之後 以後 "
+    "以前 後來 一下 原因 意思 消息 國家 公司 人員 東東 這種 那種 這個 那個"
 ).split())
 
 
@@ -40,6 +39,8 @@ def content_words(text: str) -> tuple[str, ...]:
     in order; () for a question with no Chinese."""
     if not CJK.search(text):
         return ()
+    import rjieba  # 0.1 s to import: paid by the first not-found (``qa.answerer.warm_up``), not at start-up
+
     simple = to_simplified(text)
     aligned = len(simple) == len(text)
     out: list[str] = []
