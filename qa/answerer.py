@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.lexical import tokens
 from index.textnorm import fold
 from qa import guard
 from qa.abstain import confidence, features
@@ -124,6 +125,8 @@ def unmentioned(index: Index, q: Query, most: int = 5) -> list[str]:
     out = []
     for w in q.words:
         f = fold(w)
+        if not tokens(f):  # only words too common to index ("it", "the"): nothing to look for
+            continue
         if not any(f in s or s in f for s in said) and not index.mentions(f):
             out.append(w)
     return out[:most]

@@ -45,8 +45,8 @@ def content_words(text: str) -> tuple[str, ...]:
     aligned = len(simple) == len(text)
     out: list[str] = []
     pos = 0
-    for word, tag in rjieba.tag(simple):
-        start, pos = pos, pos + len(word)
+    for word, tag, start in _latin_runs(rjieba.tag(simple)):
+        pos = start + len(word)
         if len(word.strip()) < 2 or not _CONTENT.fullmatch(tag) or word in _GENERIC:
             continue
         if tag == "eng" and not word[:1].isalpha():
@@ -55,3 +55,19 @@ def content_words(text: str) -> tuple[str, ...]:
         if said not in out:
             out.append(said)
     return tuple(out)
+
+
+def _latin_runs(tagged):
+    """(word, tag, offset) of jieba's words, with Latin words joined by single spaces made one
+    name: "Take It Down" is asked about as a whole, not as "It"."""
+    merged: list[list] = []
+    pos = 0
+    for word, tag in tagged:
+        if (merged and tag == "eng" and merged[-1][1] == "eng" and merged[-1][0].endswith(" ")) \
+                or (word == " " and merged and merged[-1][1] == "eng" and not merged[-1][0].endswith(" ")):
+            merged[-1][0] += word
+        else:
+            merged.append([word, tag, pos])
+        pos += len(word)
+    for word, tag, start in merged:
+        yield word.rstrip(), tag, start

@@ -147,6 +147,9 @@ def test_content_words_are_the_nouns_of_a_chinese_question_as_written():
     words = content_words("我要問一下，是不是被判了幾年？")
     assert not {"我要", "是不是", "被判", "幾年", "問一下"} & set(words)
     assert content_words("How do I bake sourdough bread?") == ()  # English names what the documents write in Chinese
+    # a Latin name of several words is one word: "Take It Down", never "It"
+    assert content_words("Take It Down是在手機上計算的嗎？")[:1] == ("Take It Down",)
+    assert content_words("学生在Discord 上被传照片") [:2] == ("学生", "Discord")
 
 
 def test_prison_terms_and_phone_numbers_are_asked_for_in_other_words():
@@ -178,3 +181,5 @@ def test_a_not_found_the_model_decides_names_the_words_the_documents_never_use(s
     assert "孩子" in told.words and not index.mentions(fold("孩子"))  # the glossary maps it to 兒少
     said = unmentioned(index, told)
     assert "因式分解" in said and "孩子" not in said
+    # a word too common to be indexed is never "not mentioned"; a name the documents use is not either
+    assert unmentioned(index, analyse("Take It Down的it是指什麼？")) == []
