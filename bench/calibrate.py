@@ -44,7 +44,7 @@ from qa.evaluate import ANSWERABLE, load_items  # noqa: E402
 from qa.retriever import Index  # noqa: E402
 
 # The sets qa/calibration.json is fitted on (all named; untouched.jsonl never is).
-FIT_SETS = ("dev", "en", "oos", "paraphrase", "heldout", "users")
+FIT_SETS = ("dev", "en", "oos", "paraphrase", "heldout", "users", "plain", "law", "teachers")
 FEATURES = ["coverage", "sentence_coverage", "cjk", "cjk_coverage", "dense_0", "dense_1",
             "other_dense_0", "other_dense_1", "ask_coverage", "term_coverage", "has_terms", "type_match",
             "typed", "story", "long", "margin"]

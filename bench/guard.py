@@ -59,11 +59,12 @@ from qa.evaluate import load_items  # noqa: E402
 from qa.query import analyse  # noqa: E402
 from qa.retriever import Index  # noqa: E402
 
-FIT_SETS = ("dev", "en", "oos", "heldout", "paraphrase", "users", "plain")
+FIT_SETS = ("dev", "en", "oos", "heldout", "paraphrase", "users", "plain", "law", "teachers")
 CORPUS = ROOT / "tests" / "data" / "guard_corpus"
 # hand-written prompts and the variants augment.py derives from them; untouched.jsonl is never fitted on
 CORPUS_FILES = ("base.jsonl", "augmented.jsonl", "base2.jsonl", "augmented2.jsonl", "base3.jsonl", "augmented3.jsonl",
-                "base4.jsonl", "augmented4.jsonl", "base5.jsonl", "augmented5.jsonl", "base6.jsonl", "augmented6.jsonl")
+                "base4.jsonl", "augmented4.jsonl", "base5.jsonl", "augmented5.jsonl", "base6.jsonl", "augmented6.jsonl",
+                "base7.jsonl", "augmented7.jsonl")
 
 
 def load_rows() -> tuple[list[dict], list[dict]]:

@@ -132,7 +132,8 @@ def test_no_question_of_the_question_sets_is_refused_with_the_full_model(seed_in
 
     assert guard_model.model_for(tuple(e.name for e in seed_index.embedders)) is not guard_model.model_for(())
     wrong = []
-    for name in ("dev", "en", "oos", "heldout", "paraphrase", "users", "plain", "untouched", "untouched2"):
+    for name in ("dev", "en", "oos", "heldout", "paraphrase", "users", "plain", "law", "teachers", "untouched",
+                 "untouched2"):
         for it in load_items(ROOT / "tests" / "eval" / f"{name}.jsonl"):
             vecs = dict(zip((e.name for e in seed_index.embedders), seed_index.query_vectors(analyse(it.question))))
             if guard.check(it.question, vecs).refused != (it.kind == "abusive"):
