@@ -146,6 +146,7 @@ def test_content_words_are_the_nouns_of_a_chinese_question_as_written():
     assert "夏令营" in content_words("怎么给孩子报名暑期夏令营？")
     words = content_words("我要問一下，是不是被判了幾年？")
     assert not {"我要", "是不是", "被判", "幾年", "問一下"} & set(words)
+    assert not {"怎麼辦", "謝謝"} & set(content_words("學生的照片被傳到班群，我該怎麼辦？謝謝"))  # asking, not a thing
     assert content_words("How do I bake sourdough bread?") == ()  # English names what the documents write in Chinese
     # a Latin name of several words is one word: "Take It Down", never "It"
     assert content_words("Take It Down是在手機上計算的嗎？")[:1] == ("Take It Down",)
