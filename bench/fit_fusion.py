@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.drcd import build_store, doc_name, load_drcd  # noqa: E402
-from bench.fit_adapter import FIT_SETS, FOLDS, out_of_fold, seed_rows  # noqa: E402
+from bench.fit_adapter import FOLDS, out_of_fold, seed_rows  # noqa: E402
+from bench.sets import FIT_SETS  # noqa: E402
 from index.build import build  # noqa: E402
 from index.store import IndexSettings  # noqa: E402
 from qa.fusion import RetrievalSettings, fuse  # noqa: E402

@@ -19,7 +19,7 @@ seed set, or for a set that names its askers (``users``: teachers, parents,
 social workers...) one persona of it; DRCD is split into three parts by
 article. Each question's quote@1 comes from a model fitted without its
 family, printed beside the hand-set weights' quote@1 on the same
-evidence. ``--C`` is chosen by that figure. ``tests/eval/untouched.jsonl`` is
+evidence. ``--C`` is chosen by that figure. ``tests/eval/untouched*.jsonl`` are
 never fitted on, nor used to choose anything.
 
     python bench/fit_scorer.py [--write]
@@ -41,6 +41,7 @@ from sklearn.model_selection import GroupKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.sets import FIT_SETS, refuse_untouched  # noqa: E402
 from qa.answerer import gather_evidence, question_idf  # noqa: E402
 from qa.evaluate import ANSWERABLE, load_items  # noqa: E402
 from qa.extract import (FEATURES, HAND_MARGIN, HAND_WEIGHTS, SCORER_PATH, Candidate, Sentences,  # noqa: E402
@@ -48,8 +49,6 @@ from qa.extract import (FEATURES, HAND_MARGIN, HAND_WEIGHTS, SCORER_PATH, Candid
 from qa.query import analyse  # noqa: E402
 from qa.retriever import Index  # noqa: E402
 
-# the named sets fitted on; never the untouched ones
-FIT_SETS = ("dev", "en", "paraphrase", "heldout", "users", "plain", "law", "teachers")
 MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
 _WS = re.compile(r"\s+")
 
@@ -217,8 +216,7 @@ def main(argv=None) -> int:
     ap.add_argument("--check-drcd", action="store_true",
                     help="only compare the hand-set and the shipped weights on the DRCD questions not fitted on")
     args = ap.parse_args(argv)
-    if any(name.startswith("untouched") for name in args.sets):
-        ap.error("the untouched sets (untouched.jsonl, untouched2.jsonl) are never fitted on")
+    refuse_untouched(ap, args.sets)
     if args.check_drcd:
         return check_drcd(args)
     questions = load_questions(args)

@@ -6,7 +6,7 @@ stay in their base prompt's family; its ``untouched.jsonl`` is held back and
 reported apart), the labelled prompts of
 ``tests/data/guard_prompts.jsonl``, and the project's question sets
 (``tests/eval/``; their abusive questions refuse, the rest allow).
-``tests/eval/untouched.jsonl`` is never fitted on: its figures are reported
+``tests/eval/untouched*.jsonl`` are never fitted on: their figures are reported
 apart.
 
 Validation leaves whole families out: each family's figures come from a
@@ -51,6 +51,7 @@ from sklearn.model_selection import GroupKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.sets import FIT_SETS  # noqa: E402
 from index.build import build  # noqa: E402
 from index.errors import InvalidQuestion  # noqa: E402
 from index.store import IndexSettings  # noqa: E402
@@ -59,7 +60,6 @@ from qa.evaluate import load_items  # noqa: E402
 from qa.query import analyse  # noqa: E402
 from qa.retriever import Index  # noqa: E402
 
-FIT_SETS = ("dev", "en", "oos", "heldout", "paraphrase", "users", "plain", "law", "teachers")
 CORPUS = ROOT / "tests" / "data" / "guard_corpus"
 # hand-written prompts and the variants augment.py derives from them; untouched.jsonl is never fitted on
 CORPUS_FILES = ("base.jsonl", "augmented.jsonl", "base2.jsonl", "augmented2.jsonl", "base3.jsonl", "augmented3.jsonl",

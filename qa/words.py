@@ -44,14 +44,12 @@ def content_words(text: str) -> tuple[str, ...]:
     simple = to_simplified(text)
     aligned = len(simple) == len(text)
     out: list[str] = []
-    pos = 0
     for word, tag, start in _latin_runs(rjieba.tag(simple)):
-        pos = start + len(word)
         if len(word.strip()) < 2 or not _CONTENT.fullmatch(tag) or word in _GENERIC:
             continue
         if tag == "eng" and not word[:1].isalpha():
             continue
-        said = text[start:pos] if aligned else word
+        said = text[start:start + len(word)] if aligned else word
         if said not in out:
             out.append(said)
     return tuple(out)
