@@ -68,9 +68,12 @@ _HAS = {
     "number": re.compile(r"\d"),
     "date": re.compile(r"\d{2,4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|(19|20)\d{2}"),
     "article": re.compile(r"第\s*[\d一二三四五六七八九十百]+\s*条"),
-    # an action or a service: report, take down, remove, help, counselling, a tool or body that does it
+    # an action or a service: report, take down, remove, help, counselling, a tool or body that does it, or a
+    # measure someone should or may take (采取措施, 可设立, 应加强...; not that someone called for one: news)
     "action": re.compile(r"下架|移除|删除|通报|检举|申诉|报案|报警|警方|求助|协助|咨询|辅导|心理|保存证据|服务|机制|平台|"
-                         r"专线|中心|take it down|report|remov|take down|help|support|counsel|hotline"),
+                         r"专线|中心|措施|采取|应当|应该|可(以)?(要求|设立|增加|启用|强制|建立|提供|加强|运用)|"
+                         r"得运用|加强|强化|防止|预防|take it down|report|remov|take down|help|support|counsel|hotline|"
+                         r"should|measure"),
     # a law, an article or an offence
     "legality": re.compile(r"法|条例|第\s*\d+\s*条|罪|刑|处罚|罚|违反|act\b|law|article|crime|criminal|penalt|illegal"),
     # a person or body
