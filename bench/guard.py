@@ -51,7 +51,7 @@ from sklearn.model_selection import GroupKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.sets import FIT_SETS  # noqa: E402
+from bench.sets import GUARD_SETS  # noqa: E402
 from index.build import build  # noqa: E402
 from index.errors import InvalidQuestion  # noqa: E402
 from index.store import IndexSettings  # noqa: E402
@@ -79,7 +79,7 @@ def load_rows() -> tuple[list[dict], list[dict]]:
         r = json.loads(line)
         rows.append({"text": r["text"], "refuse": bool(r["refuse"]), "lang": r.get("lang", ""),
                      "family": "labelled_prompts_refuse" if r["refuse"] else "labelled_prompts_allow"})
-    for s in FIT_SETS:
+    for s in GUARD_SETS:
         for it in load_items(ROOT / "tests" / "eval" / f"{s}.jsonl"):
             rows.append({"text": it.question, "refuse": it.kind == "abusive", "lang": it.lang,
                          "family": "question_sets_abusive" if it.kind == "abusive" else "question_sets"})
@@ -92,11 +92,14 @@ def load_rows() -> tuple[list[dict], list[dict]]:
     return rows, untouched
 
 
+VECTORS_VERSION = "1"  # bump when the question vectors change (not the signals: they are read afresh)
+
+
 def _vectors(index: Index, texts: list[str]) -> dict[str, np.ndarray]:
     """Each text's question vectors by embedder name, as retrieval computes them (zeros for a text that is
     not a question). Kept in ``bench/out`` text by text, so adding prompts encodes only the new ones."""
     names = [e.name for e in index.embedders]
-    key = hashlib.sha256((repr(names) + guard_model.FEATURE_VERSION).encode()).hexdigest()[:12]
+    key = hashlib.sha256((repr(names) + VECTORS_VERSION).encode()).hexdigest()[:12]
     cache = ROOT / "bench" / "out" / f"guard-vectors-{key}.npz"
     known: dict[str, int] = {}
     stored: dict[str, np.ndarray] = {}
@@ -240,7 +243,7 @@ def check_shipped(index: Index, untouched: list[dict]) -> dict:
     from collections import Counter
 
     items = [(r["text"], r["refuse"], "prompts") for r in untouched if r["source"] == "prompts"]
-    sets = [ROOT / "tests" / "eval" / f"{s}.jsonl" for s in FIT_SETS]
+    sets = [ROOT / "tests" / "eval" / f"{s}.jsonl" for s in GUARD_SETS]
     sets += sorted((ROOT / "tests" / "eval").glob("untouched*.jsonl"))  # reported, never fitted on
     items += [(it.question, it.kind == "abusive", "questions") for path in sets for it in load_items(path)]
     by_name = _vectors(index, [t for t, _, _ in items])
@@ -334,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         shipped[f"{kind}_bias"] = np.float64(m.intercept_[0])
         shipped[f"{kind}_threshold"] = np.float64(threshold)
         shipped[f"{kind}_w_signals"] = coef[:N_SIG]
+        shipped[f"{kind}_signal_names"] = np.array(guard.SIGNALS)
         off = N_SIG
         for i, dim in enumerate(d.dims):
             shipped[f"{kind}_w_vec_{i}"] = coef[off:off + dim]

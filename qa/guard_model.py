@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).with_name("data") / "guard_model.npz"
 BUCKETS = 1 << 18
-FEATURE_VERSION = "1"  # bump when the features change: bench/guard.py's cache and the shipped model follow
 K = 10  # neighbours counted on each side by neighbour_margin
 MEMORY_SCALE = 127  # the remembered vectors are shipped as int8: round(x * MEMORY_SCALE)
 _MULT = np.uint64(0x9E3779B97F4A7C15)
@@ -184,6 +183,11 @@ def _load(path: Path = MODEL_PATH) -> dict[str, Model]:
     for kind in ("full", "text"):
         if f"{kind}_bias" not in data:
             continue
+        fitted = [str(n) for n in data[f"{kind}_signal_names"]] if f"{kind}_signal_names" in data else None
+        if fitted != list(guard.SIGNALS):
+            log.warning("the guard model at %s was fitted on other signals (%s, not %s): the patterns decide "
+                        "alone until bench/guard.py --write refits it", path, fitted, list(guard.SIGNALS))
+            return {}
         names = [str(n) for n in data[f"{kind}_vector_names"]] if f"{kind}_vector_names" in data else []
         memory = None
         if f"{kind}_memory_refuse" in data:

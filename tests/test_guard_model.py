@@ -147,3 +147,18 @@ def test_a_request_spread_over_windows_keeps_the_patterns_refusal():
     assert guard._check(padded).refused
     assert guard.check(padded).refused
     assert guard.check(request).refused
+
+
+def test_a_model_fitted_on_other_signals_is_not_used(tmp_path, caplog):
+    """A model whose signal weights were fitted on another list of signals would weigh the wrong ones
+    (or fail and refuse everything): it is set aside, the patterns decide, and the log says why."""
+    with np.load(guard_model.MODEL_PATH, allow_pickle=False) as z:
+        data = {k: z[k] for k in z.files}
+    assert [str(s) for s in data["text_signal_names"]] == list(guard.SIGNALS)
+    assert guard_model._load(guard_model.MODEL_PATH)  # the shipped model matches
+    data["text_signal_names"] = np.array(["rule_minor", *guard.SIGNALS])
+    other = tmp_path / "other.npz"
+    np.savez(other, **data)
+    with caplog.at_level("WARNING"):
+        assert guard_model._load(other) == {}
+    assert "other signals" in caplog.text
