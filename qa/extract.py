@@ -71,7 +71,7 @@ _HAS = {
     # an action or a service: report, take down, remove, help, counselling, a tool or body that does it, or a
     # measure someone should or may take (采取措施, 可设立, 应加强...; not that someone called for one: news)
     "action": re.compile(r"下架|移除|删除|通报|检举|申诉|报案|报警|警方|求助|协助|咨询|辅导|心理|保存证据|服务|机制|平台|"
-                         r"专线|中心|措施|采取|应当|应该|可(以)?(要求|设立|增加|启用|强制|建立|提供|加强|运用)|"
+                         r"专线|中心|措施|采取|应当|应该|可(以)?(要求|设立|增加|启用|强制|建立|提供|运用)|"
                          r"得运用|加强|强化|防止|预防|take it down|report|remov|take down|help|support|counsel|hotline|"
                          r"should|measure"),
     # a law, an article or an offence

@@ -144,3 +144,15 @@ def test_features_are_per_sentence_and_scaled_by_script():
     assert (X[:, col("other_coverage")] == 0).all()
     _, Xe = sentence_features(en, passages, {})
     assert (Xe[:, col("other_passage")] == Xe[:, col("passage")]).all()
+
+
+@pytest.mark.parametrize("sentence, holds", [
+    ("被害人可以向iWIN檢舉並請求下架。", True),
+    ("政府可設立第三方技術審查機構，對生成式人工智慧工具進行監管。", True),  # a measure one may take
+    ("應用程式商店可要求開發人員採取措施。", True),
+    ("白宮在2024年5月23日發布呼籲。", False),  # that someone called for something is news
+])
+def test_an_action_sentence_names_a_service_or_a_measure(sentence, holds):
+    from index.textnorm import fold
+    from qa.extract import type_match
+    assert type_match("action", fold(sentence)) == float(holds)

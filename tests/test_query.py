@@ -19,6 +19,11 @@ MISSING_Q = "日本對AI合成兒少裸照的刑罰是幾年？"  # the document
     ("誰負責下架？", "who"),
     ("深偽是什麼？", "definition"),
     ("What should I do if a fake nude of my student is shared?", "action"),
+    ("學校該怎麼做才能預防？", "action"),
+    # how a thing was made, and where a word comes from, are not what-to-do questions
+    ("那些假圖多半是怎麼做出來的？", "how"),
+    ("Where does the word deepfake come from?", None),
+    ("Where do I report a fake image of my child?", "action"),
 ])
 def test_what_a_question_asks_for(question, asks):
     assert analyse(question).asks == asks
