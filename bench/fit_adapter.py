@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.drcd import _squash, build_store, doc_name, load_drcd  # noqa: E402
-from bench.fit_scorer import _personas  # noqa: E402
 from bench.sets import FIT_SETS, refuse_untouched  # noqa: E402
 from index.build import build  # noqa: E402
 from index.store import IndexSettings  # noqa: E402
@@ -77,14 +76,12 @@ def seed_rows(index: Index, sets) -> tuple[list[str], np.ndarray, np.ndarray]:
     texts = [_squash(c.text) for c in index.chunks]
     qs, gold, fams = [], [], []
     for name in sets:
-        path = ROOT / "tests" / "eval" / f"{name}.jsonl"
-        persona = _personas(path)
-        for it in load_items(path):
+        for it in load_items(ROOT / "tests" / "eval" / f"{name}.jsonl"):
             mask = np.array([any(_squash(a) in t for a in it.answers) for t in texts])
             if it.kind in ANSWERABLE and mask.any():
                 qs.append(it.question)
                 gold.append(mask)
-                fams.append(f"{name}/{persona.get(it.id) or ''}")
+                fams.append(f"{name}/{it.persona or ''}")
     return qs, np.array(gold), np.array(fams)
 
 

@@ -158,12 +158,6 @@ def best_margin(questions: list[Question], w: np.ndarray, max_growth: float = 1.
     return max((score(questions, w, m)["mean"], -m, m) for m in ok)[2]
 
 
-def _personas(path: Path) -> dict[str, str | None]:
-    """Each question's asker (teacher, parent, ...) where the set names one."""
-    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    return {str(d["id"]): d.get("persona") for d in rows}
-
-
 def load_questions(args) -> list[Question]:
     from bench.drcd import build_store, load_drcd
     from bench.fit_adapter import out_of_fold
@@ -172,10 +166,8 @@ def load_questions(args) -> list[Question]:
     out_of_fold(seeds)  # fitted on the scores unseen questions get (bench/fit_adapter.py)
     out = []
     for name in args.sets:
-        path = ROOT / "tests" / "eval" / f"{name}.jsonl"
-        persona = _personas(path)
-        items = [it for it in load_items(path) if it.kind in ANSWERABLE]
-        out += collect(seeds, name, [(it.question, it.answers, f"{name}/{persona.get(it.id) or ''}") for it in items])
+        items = [it for it in load_items(ROOT / "tests" / "eval" / f"{name}.jsonl") if it.kind in ANSWERABLE]
+        out += collect(seeds, name, [(it.question, it.answers, f"{name}/{it.persona or ''}") for it in items])
     if args.drcd_questions:
         paragraphs, drcd_q = load_drcd(args.data)
         drcd = Index(build_store(paragraphs)[0])

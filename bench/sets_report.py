@@ -2,10 +2,10 @@
 
 One index serves all sets (``verbatim eval`` per set would load the models
 each time). Prints a table, per set: answer@1, passage@5, false abstain,
-near-topic out-of-scope ``not_found``; then the same for the untouched sets
-pooled and for their teachers' questions (``persona: teacher``). ``--json``
-writes every figure and each question's row, so two runs can be compared
-question by question (``--compare OLD.json``).
+near-topic out-of-scope ``not_found`` (``qa.evaluate.summarise``); then the
+same for the untouched sets pooled and for their teachers' questions
+(``persona: teacher``). ``--json`` writes every figure and each question's
+row, so two runs can be compared question by question (``--compare OLD.json``).
 
     python bench/sets_report.py --store STORE [--json OUT] [--compare OLD.json]
 """
@@ -21,29 +21,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.sets import FIT_SETS  # noqa: E402
-from qa.evaluate import ANSWERABLE, evaluate, load_items  # noqa: E402
+from qa.evaluate import ANSWERABLE, evaluate, load_items, summarise  # noqa: E402
 from qa.retriever import Index  # noqa: E402
 
 EVAL = ROOT / "tests" / "eval"
+# columns: (heading, key of qa.evaluate.summarise)
+COLUMNS = (("n", "n_answerable"), ("a1", "answer_hit_at_1"), ("p5", "passage_hit_at_5"), ("fa", "false_abstain"),
+           ("oos_nf", "abstain_correct"))
 
 
-def personas(path: Path) -> dict[str, str | None]:
-    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    return {str(d["id"]): d.get("persona") for d in rows}
-
-
-def figures(rows: list[dict]) -> dict[str, float | int | None]:
-    """answer@1, passage@5, false abstain over answerable rows; not_found over out-of-scope rows."""
-    ans = [r for r in rows if r["kind"] in ANSWERABLE]
-    oos = [r for r in rows if r["kind"] == "out_of_scope"]
-
-    def share(sel, pred):
-        return round(sum(1 for r in sel if pred(r)) / len(sel), 3) if sel else None
-
-    return {"n": len(ans), "a1": share(ans, lambda r: r["answer_hit_at_1"]),
-            "p5": share(ans, lambda r: r["passage_hit_at_5"]),
-            "fa": share(ans, lambda r: r["status"] == "not_found"),
-            "n_oos": len(oos), "oos_nf": share(oos, lambda r: r["status"] == "not_found")}
+def line(f: dict) -> str:
+    return " ".join(f"{f[key]!s:>7}" for _, key in COLUMNS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,32 +46,27 @@ def main(argv: list[str] | None = None) -> int:
     index = Index(args.store)
     out: dict = {"sets": {}, "rows": {}}
     for name in names:
-        path = EVAL / f"{name}.jsonl"
-        who = personas(path)
-        rows = evaluate(index, load_items(path))["questions"]
-        for r in rows:
-            r["persona"] = who.get(str(r["id"]))
+        rows = evaluate(index, load_items(EVAL / f"{name}.jsonl"))["questions"]
         out["rows"][name] = rows
-        out["sets"][name] = figures(rows)
+        out["sets"][name] = summarise(rows)
     never = [r for n in names if n.startswith("untouched") for r in out["rows"][n]]
     if never:
-        out["sets"]["never-tuned"] = figures(never)
-        out["sets"]["never-tuned teachers"] = figures([r for r in never if r["persona"] == "teacher"])
+        out["sets"]["never-tuned"] = summarise(never)
+        out["sets"]["never-tuned teachers"] = summarise([r for r in never if r["persona"] == "teacher"])
     old = json.loads(args.compare.read_text("utf-8")) if args.compare else None
-    print(f"{'set':24} {'n':>4} {'a1':>6} {'p5':>6} {'fa':>6} {'oos':>4} {'oos_nf':>6}   (fit: *)")
+    print(f"{'set':24} " + " ".join(f"{h:>7}" for h, _ in COLUMNS) + "   (fit: *)")
     for name, f in out["sets"].items():
         mark = "*" if name in FIT_SETS else " "
-        line = f"{name + mark:24} {f['n']:>4} {f['a1']!s:>6} {f['p5']!s:>6} {f['fa']!s:>6} {f['n_oos']:>4} {f['oos_nf']!s:>6}"
+        text = f"{name + mark:24} {line(f)}"
         if old and name in old["sets"]:
-            o = old["sets"][name]
-            line += f"   was {o['a1']!s:>6} {o['p5']!s:>6} {o['fa']!s:>6} {o['oos_nf']!s:>6}"
-        print(line)
+            text += f"   was {line(old['sets'][name])}"
+        print(text)
     if old:
         for name in names:
             before = {r["id"]: r for r in old["rows"].get(name, [])}
             for r in out["rows"][name]:
                 b = before.get(r["id"])
-                if b and r["kind"] in ANSWERABLE and b["answer_hit_at_1"] != r["answer_hit_at_1"]:
+                if b and b["answer_hit_at_1"] != r["answer_hit_at_1"] and r["kind"] in ANSWERABLE:
                     print(f"  {'+' if r['answer_hit_at_1'] else '-'} {name}/{r['id']} {r['question'][:60]}")
     if args.json:
         args.json.write_text(json.dumps(out, ensure_ascii=False), "utf-8")

@@ -36,6 +36,7 @@ class Item:
     kind: str
     doc: str | None
     answers: tuple[str, ...]
+    persona: str | None = None  # who asks (teacher, parent...), where the set names one
 
 
 def load_items(path: str | Path) -> list[Item]:
@@ -48,7 +49,7 @@ def load_items(path: str | Path) -> list[Item]:
             try:
                 d = json.loads(line)
                 items.append(Item(str(d["id"]), d["question"], d.get("lang", ""), d["kind"],
-                                  d.get("doc"), tuple(d.get("answers") or ())))
+                                  d.get("doc"), tuple(d.get("answers") or ()), d.get("persona")))
             except (ValueError, KeyError, TypeError) as e:
                 raise InvalidQuestion(f"{path}:{n}: not a question-set line ({e})") from e
     return items
@@ -83,7 +84,8 @@ def evaluate(index: Index, items: list[Item], settings: AnswerSettings = AnswerS
         violations = sum(1 for q in a.quotes if index.docs[q.passage.source].text[q.start:q.end] != q.text)
         violations += sum(1 for p in a.passages if index.docs[p.source].text[p.start:p.end] != p.text)
         rows.append({
-            "id": it.id, "kind": it.kind, "lang": it.lang, "question": it.question, "status": a.status,
+            "id": it.id, "kind": it.kind, "lang": it.lang, "persona": it.persona, "question": it.question,
+            "status": a.status,
             "confidence": round(a.confidence, 4),
             "answer_hit_at_1": _contains(quotes[:1], it.answers),
             "answer_hit_at_3": _contains(quotes[:3], it.answers),
@@ -96,12 +98,35 @@ def evaluate(index: Index, items: list[Item], settings: AnswerSettings = AnswerS
             "ms": round(ms, 2),
         })
 
+    out = summarise(rows)
+    out.update({
+        "p50_ms": round(float(np.percentile(times, 50)), 2) if times else None,
+        "p95_ms": round(float(np.percentile(times, 95)), 2) if times else None,
+    })
+    out["by_kind"] = {
+        k: {"n": sum(1 for r in rows if r["kind"] == k),
+            "answer_hit_at_1": _share(rows, lambda r: r["answer_hit_at_1"], lambda r, k=k: r["kind"] == k),
+            "status": {s: sum(1 for r in rows if r["kind"] == k and r["status"] == s)
+                       for s in ("answered", "not_found", "refused")}}
+        for k in sorted({r["kind"] for r in rows})
+    }
+    out["questions"] = rows
+    return out
+
+
+def _share(rows: list[dict], pred, among) -> float | None:
+    sel = [r for r in rows if among(r)]
+    return round(sum(1 for r in sel if pred(r)) / len(sel), 4) if sel else None
+
+
+def summarise(rows: list[dict]) -> dict:
+    """The figures of ``evaluate`` but latency, from its per-question rows (of one set or of several
+    pooled)."""
     def share(pred, among) -> float | None:
-        sel = [r for r in rows if among(r)]
-        return round(sum(1 for r in sel if pred(r)) / len(sel), 4) if sel else None
+        return _share(rows, pred, among)
 
     answerable = lambda r: r["kind"] in ANSWERABLE  # noqa: E731
-    out = {
+    return {
         "n": len(rows),
         "n_answerable": sum(1 for r in rows if answerable(r)),
         "passage_hit_at_1": share(lambda r: r["passage_hit_at_1"], answerable),
@@ -116,15 +141,4 @@ def evaluate(index: Index, items: list[Item], settings: AnswerSettings = AnswerS
         "refuse_correct": share(lambda r: r["status"] == "refused", lambda r: r["kind"] == "abusive"),
         "false_refuse": share(lambda r: r["status"] == "refused", lambda r: r["kind"] != "abusive"),
         "verbatim_violations": sum(r["verbatim_violations"] for r in rows),
-        "p50_ms": round(float(np.percentile(times, 50)), 2) if times else None,
-        "p95_ms": round(float(np.percentile(times, 95)), 2) if times else None,
     }
-    out["by_kind"] = {
-        k: {"n": sum(1 for r in rows if r["kind"] == k),
-            "answer_hit_at_1": share(lambda r: r["answer_hit_at_1"], lambda r, k=k: r["kind"] == k),
-            "status": {s: sum(1 for r in rows if r["kind"] == k and r["status"] == s)
-                       for s in ("answered", "not_found", "refused")}}
-        for k in sorted({r["kind"] for r in rows})
-    }
-    out["questions"] = rows
-    return out

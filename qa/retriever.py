@@ -158,7 +158,7 @@ class Index:
         if self.sentence_vectors is None:
             return None
         if self._sentence_qvec_index is not None:
-            v = self.search_vectors(qvecs)[self._sentence_qvec_index]
+            v = self.adapter.apply(self.embedders[self._sentence_qvec_index].name, qvecs[self._sentence_qvec_index])
         else:
             v = self._sentence_embedder.embed_queries([q.embed_text])[0]
         rows = self.sentence_vectors.take([(int(self.sentence_base[c]), int(self.sentence_base[c + 1])) for c in chunks])

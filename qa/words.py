@@ -28,7 +28,8 @@ from index.textnorm import CJK, to_simplified
 _CONTENT = re.compile(r"n|nr|ns|nt|nz|nrt|nrfg|i|l|j|vn|eng")
 # words of asking, telling and pleading that jieba tags as nouns or idioms
 _GENERIC = frozenset(to_simplified(w) for w in (
-    "怎麼辦 怎麼回事 如何是好 謝謝 拜託 幫幫忙 救命 問題 事情 東西 時候 情況 方面 部分 相關 規定 內容 資料 資訊 問一下 請問 大家 有人 別人 地方 方式 辦法 結果 "
+    "怎麼辦 怎麼回事 如何是好 謝謝 拜託 幫幫忙 救命 "
+    "問題 事情 東西 時候 情況 方面 部分 相關 規定 內容 資料 資訊 問一下 請問 大家 有人 別人 地方 方式 辦法 結果 "
     "一共 總共 是不是 有沒有 可不可以 能不能 要不要 會不會 好不好 對不對 現在 今天 明天 昨天 最近 之後 以後 "
     "以前 後來 一下 原因 意思 消息 國家 公司 人員 東東 這種 那種 這個 那個"
 ).split())
