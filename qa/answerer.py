@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +133,19 @@ def unmentioned(index: Index, q: Query, most: int = 5) -> list[str]:
     return out[:most]
 
 
+# a word of an English question: letters, at least three
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
+
+
+def unmatched(q: Query, passages: list[Passage], most: int = 5) -> list[str]:
+    """The question's words that none of ``passages`` holds, as written: its nouns and names
+    (``Query.words``), or for a question with none (English) its words that are indexed (not "the",
+    "what"); each once, at most ``most``."""
+    words = q.words or tuple(dict.fromkeys(w for w in _LATIN_WORD.findall(q.text) if tokens(w)))
+    held = [fold(p.text).lower() for p in passages]
+    return [w for w in words if not any(fold(w).lower() in h for h in held)][:most]
+
+
 def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSettings(),
                     sources: list[str] | None = None, citing: frozenset[str] = frozenset(),
                     early: FirstAsk | None = None) -> Evidence | None:
@@ -202,8 +216,9 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
     if p < threshold or not ev.scored or missing:
         # the closest passages, for a person to judge; menus and link lines help no one
         closest = [ps for ps in ev.passages if ps.kind not in BOILERPLATE]
-        return Answer(question=asked, status="not_found", passages=closest, confidence=p,
-                      missing=missing or unmentioned(index, q),
+        missing = missing or unmentioned(index, q)
+        return Answer(question=asked, status="not_found", passages=closest, confidence=p, missing=missing,
+                      unmatched=unmatched(q, closest[:3]) if closest and not missing else [],
                       asks=q.asks, help=help_passages, terms=terms, reference=reference)
 
     quotes: list[Quote] = []

@@ -92,6 +92,7 @@ def evaluate(index: Index, items: list[Item], settings: AnswerSettings = AnswerS
             "passage_hit_at_1": _contains([p.text for p in a.passages[:1]], it.answers),
             "passage_hit_at_5": _contains([p.text for p in a.passages[:5]], it.answers),
             "missing": list(a.missing),
+            "unmatched": list(a.unmatched),
             "top_quote": quotes[0] if quotes else None,
             "top_source": a.quotes[0].passage.source if a.quotes else (a.passages[0].source if a.passages else None),
             "verbatim_violations": violations,
@@ -135,8 +136,9 @@ def summarise(rows: list[dict]) -> dict:
         "answer_hit_at_3": share(lambda r: r["answer_hit_at_3"], answerable),
         "abstain_correct": share(lambda r: r["status"] == "not_found", lambda r: r["kind"] == "out_of_scope"),
         "false_abstain": share(lambda r: r["status"] == "not_found", answerable),
-        # of the out-of-scope questions turned away, the share whose answer names what is missing
-        "not_found_explained": share(lambda r: bool(r["missing"]),
+        # of the out-of-scope questions turned away, the share whose answer names what is missing: from the
+        # documents, or (when every word is somewhere in them) from the closest passages
+        "not_found_explained": share(lambda r: bool(r["missing"] or r.get("unmatched")),
                                      lambda r: r["kind"] == "out_of_scope" and r["status"] == "not_found"),
         "refuse_correct": share(lambda r: r["status"] == "refused", lambda r: r["kind"] == "abusive"),
         "false_refuse": share(lambda r: r["status"] == "refused", lambda r: r["kind"] != "abusive"),

@@ -86,6 +86,10 @@ class Answer:
         missing: for ``not_found``, what the question asks that no passage
             found holds (a place, a year, an article, a name, or a kind of
             fact such as a phone number or a prison term), as shown to a reader.
+        unmatched: for ``not_found`` with nothing in ``missing`` (every word of
+            the question is somewhere in the documents), the question's words
+            that none of the closest passages holds, as written: what the
+            passages nearest to the question do not say.
         asks: what the question asks for (``qa.query``: action, legality,
             number, date, who, definition, reason, how, list), or None.
         help: when the question tells that it is happening to the asker or
@@ -107,6 +111,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     confidence: float = 0.0
     missing: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
     asks: str | None = None
     help: list[Passage] = field(default_factory=list)
     terms: list[Wording] = field(default_factory=list)

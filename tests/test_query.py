@@ -189,3 +189,29 @@ def test_a_not_found_the_model_decides_names_the_words_the_documents_never_use(s
     assert "因式分解" in said and "孩子" not in said
     # a word too common to be indexed is never "not mentioned"; a name the documents use is not either
     assert unmentioned(index, analyse("Take It Down的it是指什麼？")) == []
+
+
+def test_a_not_found_on_words_the_documents_all_use_names_what_the_closest_passages_lack(seed_store, seed_index,
+                                                                                         capsys):
+    """Every word of the question is somewhere in the documents, so none is "never mentioned"; the
+    answer names instead the words that the closest passages shown do not hold, on the API, the page
+    and the CLI."""
+    from index.textnorm import fold
+    from qa.answerer import unmatched
+    from ui import handlers, render
+    from ui.cli import main
+
+    question = "In what year was NCMEC founded?"
+    a = handlers.api_answer(seed_index, question)
+    assert a["status"] == "not_found" and a["missing"] == [] and "founded" in a["unmatched"]
+    shown = [fold(p["text"]).lower() for p in a["passages"][:3]]
+    assert all(fold(w).lower() not in text for w in a["unmatched"] for text in shown)
+    assert "NCMEC" not in a["unmatched"]  # the passages name it
+    assert "最接近的段落沒有提到：" in render.answer_html(a, "zh") and "founded" in render.answer_html(a, "zh")
+    assert "The closest passages do not mention: " in render.answer_html(a, "en")
+    assert main(["ask", question, "--store", str(seed_store)]) == 0
+    assert "founded" in capsys.readouterr().out.split("closest passages do not mention")[1]
+    # a question with nouns: only those the passages lack; an answered question has none
+    q = analyse("iWIN的網址是什麼？")
+    assert unmatched(q, []) == list(q.words)
+    assert handlers.api_answer(seed_index, "什麼是深偽？")["unmatched"] == []

@@ -474,8 +474,8 @@ def test_build_demo_exposes_only_answer_and_retrieve(fake_store):
 
 def test_api_functions_return_record_fields(index):
     a = handlers.api_answer(index, LAW_Q)
-    assert set(a) == {"question", "status", "quotes", "passages", "confidence", "missing", "asks", "help", "terms", "refusal",
-                      "reference"}
+    assert set(a) == {"question", "status", "quotes", "passages", "confidence", "missing", "unmatched", "asks", "help",
+                      "terms", "refusal", "reference"}
     ps = handlers.api_retrieve(index, LAW_Q, 3)
     assert len(ps) == 3
     assert set(ps[0]) == {"chunk_id", "text", "source", "title", "section", "page", "start", "end", "score",

@@ -139,6 +139,8 @@ def _show_answer(a, as_json: bool) -> None:
         print("文件中找不到這個問題的答案。(The documents do not answer this.)")
         if a.missing:
             print(f"文件沒有提到 (the documents do not mention): {'、'.join(a.missing)}")
+        if a.unmatched:
+            print(f"最接近的段落沒有提到 (the closest passages do not mention): {'、'.join(a.unmatched)}")
         if a.passages:
             print("最接近的段落，不一定回答問題 (closest passages, may not answer):\n")
             for i, p in enumerate(a.passages[:3], 1):

@@ -248,10 +248,9 @@ def answer_html(a: Mapping[str, Any], lang: str) -> str:
     items = "".join(_passage_item(i, p, lang) for i, p in enumerate(shown, 1))
     closest = (f'<p class="vb-chrome vb-sub">{chrome(t(lang, "closest"))}</p><ol class="vb-list vb-closest">{items}</ol>'
                if items else "")
-    missing = a.get("missing") or []
     sep = "、" if lang == "zh" else ", "
-    said = (f'<p class="vb-chrome vb-missing">{t(lang, "missing", items=sep.join(verbatim_html(m) for m in missing))}</p>'
-            if missing else "")
+    said = "".join(f'<p class="vb-chrome vb-missing">{t(lang, key, items=sep.join(verbatim_html(m) for m in a[key]))}</p>'
+                   for key in ("missing", "unmatched") if a.get(key))
     return (f'<div class="vb-answer vb-not-found" lang="{hl}">'
             f'<p class="vb-chrome vb-notice vb-notice-nf" role="status">{chrome(t(lang, "not_found"))}</p>'
             f'{said}{closest}{_extras_html(a, lang, len(shown) + 1)}</div>')
