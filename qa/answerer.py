@@ -118,32 +118,32 @@ def question_idf(index: Index, q: Query, told: float = 0.5, terms: float = 0.5) 
     return out
 
 
-def unmentioned(index: Index, q: Query, most: int = 5) -> list[str]:
-    """What a not-found names when no constraint is missing: the question's nouns and names
-    (``Query.words``) that the documents never use, as written; not an everyday word the
-    glossary maps to the documents' term (the answer shows that mapping)."""
-    said = [fold(t.said) for t in q.terms]
-    out = []
-    for w in q.words:
-        f = fold(w)
-        if not tokens(f):  # only words too common to index ("it", "the"): nothing to look for
-            continue
-        if not any(f in s or s in f for s in said) and not index.mentions(f):
-            out.append(w)
-    return out[:most]
-
-
 # a word of an English question: letters, at least three
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 
 
+def _nameable(q: Query, latin: bool = False) -> list[tuple[str, str]]:
+    """The words a not-found may name, as written and folded: the question's nouns and names
+    (``Query.words``; with ``latin``, for a question with none, such as an English one, its words),
+    not an everyday word the glossary maps to the documents' term (the answer shows that mapping),
+    nor a word too common to be indexed ("it", "the": nothing to look for)."""
+    said = [fold(t.said) for t in q.terms]
+    words = q.words or (tuple(dict.fromkeys(_LATIN_WORD.findall(q.text))) if latin else ())
+    return [(w, f) for w, f in ((w, fold(w)) for w in words)
+            if tokens(f) and not any(f in s or s in f for s in said)]
+
+
+def unmentioned(index: Index, q: Query, most: int = 5) -> list[str]:
+    """What a not-found names when no constraint is missing: the question's words (``_nameable``)
+    that the documents never use."""
+    return [w for w, f in _nameable(q) if not index.mentions(f)][:most]
+
+
 def unmatched(q: Query, passages: list[Passage], most: int = 5) -> list[str]:
-    """The question's words that none of ``passages`` holds, as written: its nouns and names
-    (``Query.words``), or for a question with none (English) its words that are indexed (not "the",
-    "what"); each once, at most ``most``."""
-    words = q.words or tuple(dict.fromkeys(w for w in _LATIN_WORD.findall(q.text) if tokens(w)))
+    """What a not-found names when the documents use every word of the question: its words
+    (``_nameable``, an English question's too) that none of ``passages`` holds."""
     held = [fold(p.text).lower() for p in passages]
-    return [w for w in words if not any(fold(w).lower() in h for h in held)][:most]
+    return [w for w, f in _nameable(q, latin=True) if not any(f.lower() in h for h in held)][:most]
 
 
 def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSettings(),

@@ -138,7 +138,7 @@ def summarise(rows: list[dict]) -> dict:
         "false_abstain": share(lambda r: r["status"] == "not_found", answerable),
         # of the out-of-scope questions turned away, the share whose answer names what is missing: from the
         # documents, or (when every word is somewhere in them) from the closest passages
-        "not_found_explained": share(lambda r: bool(r["missing"] or r.get("unmatched")),
+        "not_found_explained": share(lambda r: bool(r["missing"] or r["unmatched"]),
                                      lambda r: r["kind"] == "out_of_scope" and r["status"] == "not_found"),
         "refuse_correct": share(lambda r: r["status"] == "refused", lambda r: r["kind"] == "abusive"),
         "false_refuse": share(lambda r: r["status"] == "refused", lambda r: r["kind"] != "abusive"),

@@ -88,8 +88,9 @@ class Answer:
             fact such as a phone number or a prison term), as shown to a reader.
         unmatched: for ``not_found`` with nothing in ``missing`` (every word of
             the question is somewhere in the documents), the question's words
-            that none of the closest passages holds, as written: what the
-            passages nearest to the question do not say.
+            that none of the closest passages holds, as written (not an
+            everyday word shown in ``terms`` with the documents' term): what
+            the passages nearest to the question do not say.
         asks: what the question asks for (``qa.query``: action, legality,
             number, date, who, definition, reason, how, list), or None.
         help: when the question tells that it is happening to the asker or
