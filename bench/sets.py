@@ -13,8 +13,8 @@ import argparse
 FIT_SETS = ("dev", "en", "oos", "heldout", "paraphrase", "users", "plain", "law", "teachers", "pairs", "short", "school",
             "voices")
 # the guard's question-set rows: the named sets it was last fitted on. A refit with pairs, short, school and
-# voices among them (and without the rules' verdict among its features) lost recall everywhere: left-out
-# refuse families 0.664 -> 0.591, five folds 0.809 -> 0.677 (docs/BENCHMARKS.md); not shipped
+# voices among them lost recall everywhere, with or without the rules' verdict among its features: left-out
+# refuse families 0.664 -> 0.588, five folds 0.809 -> 0.673 (docs/BENCHMARKS.md); not shipped
 GUARD_SETS = ("dev", "en", "oos", "heldout", "paraphrase", "users", "plain", "law", "teachers")
 
 
