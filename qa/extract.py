@@ -87,7 +87,8 @@ KINDS = tuple(_HAS)
 FEATURES = ("coverage", "coverage_gap", "ask_coverage", "term_coverage", "dense", "dense_gap", "passage",
             "passage_gap", "top_passage", "passage_rank", "short", "length", "first", "points_back", "digit",
             *(f"type_{k}" for k in KINDS), "other_coverage", "other_dense", "other_dense_gap", "other_passage",
-            "loose_coverage", "loose_dense", "loose_dense_gap", "loose_passage", "loose_top_passage")
+            "loose_coverage", "loose_dense", "loose_dense_gap", "loose_passage", "loose_top_passage",
+            "prev_coverage", "next_coverage", "prev_dense", "next_dense")
 
 # The hand-set weights the fitted model replaced (the score before ``bench/fit_scorer.py``), and its
 # merge margin: used when no fitted model can be read, and as the baseline the fit is compared with.
@@ -205,15 +206,20 @@ def sentence_features(q: Query, passages: list[Sentences], idf: dict[str, float]
     seen: set[tuple[str, int, int]] = set()
     cands: list[Candidate] = []
     rows: list[np.ndarray] = []
+    where: list[tuple[int, int]] = []  # each row's (passage, sentence) index
+    spans_cov: list[list[float]] = []
+    spans_sim: list[np.ndarray] = []
     for rank, p in enumerate(passages):
+        passage_toks = [set(tokens(p.doc_text[a:b])) for a, b in p.spans]
+        passage_cov = [sum(w for t, w in idf.items() if t in toks) / total for toks in passage_toks]
         for j, (a, b) in enumerate(p.spans):
             if (p.source, a, b) in seen:
                 continue
             seen.add((p.source, a, b))
             sent = p.doc_text[a:b]
-            s_toks = set(tokens(sent))
+            s_toks = passage_toks[j]
             folded = fold(sent)
-            cov = sum(w for t, w in idf.items() if t in s_toks) / total
+            cov = passage_cov[j]
             x = np.zeros(len(FEATURES), dtype=np.float64)
             x[col["coverage"]] = cov
             x[col["ask_coverage"]] = sum(w for t, w in ask_idf.items() if t in s_toks) / ask_total if ask_total else cov
@@ -237,6 +243,11 @@ def sentence_features(q: Query, passages: list[Sentences], idf: dict[str, float]
             x[col["other_passage"]] = other * float(pnorm[rank])
             cands.append(Candidate(p.source, a, b, rank, 0.0, cov))
             rows.append(x)
+            where.append((len(spans_cov), j))
+        # what the sentences beside it in its passage hold: a question often restates the sentence before the
+        # answer (its context) and asks what the next one says
+        spans_cov.append(passage_cov)
+        spans_sim.append(p.similarities if p.similarities is not None else np.zeros(len(p.spans)))
     X = np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES))
     if len(X):
         X[:, col["coverage_gap"]] = X[:, col["coverage"]] - X[:, col["coverage"]].max()
@@ -244,6 +255,12 @@ def sentence_features(q: Query, passages: list[Sentences], idf: dict[str, float]
         if has_sim:
             X[:, col["dense_gap"]] = X[:, col["dense"]] - X[:, col["dense"]].max()
         X[:, col["other_dense_gap"]] = other * X[:, col["dense_gap"]]
+        for row, (i, j) in enumerate(where):
+            covs, sims = spans_cov[i], spans_sim[i]
+            if j > 0:
+                X[row, col["prev_coverage"]], X[row, col["prev_dense"]] = covs[j - 1], float(sims[j - 1])
+            if j + 1 < len(covs):
+                X[row, col["next_coverage"]], X[row, col["next_dense"]] = covs[j + 1], float(sims[j + 1])
         # how little of the question any sentence holds: the retrieval's passage order means less then
         loose = 1.0 - X[:, col["coverage"]].max()
         for name in ("coverage", "dense", "dense_gap", "passage", "top_passage"):

@@ -58,6 +58,12 @@ class RetrievalSettings:
             apply, at or below ``low`` the loose ones, linearly in between.
         adapt: search with the question's vectors through the fitted query
             adapters (``qa.adapter``), when there are any.
+        sentence_weights: weight of a chunk's best sentence cosine (the store's
+            sentence vectors, through the adapter) for a tight Chinese question,
+            a loose one (mixed between by the loose share) and one with no
+            Chinese: the one sentence that answers, in a long chunk about more.
+            Chosen on the named sets, each question searched with the adapters
+            fitted without its family, and DRCD (docs/BENCHMARKS.md).
     """
 
     bm25_weight: float = 0.5
@@ -78,6 +84,7 @@ class RetrievalSettings:
     filtered_dense_factor: int = 20  # else each embedder proposes this many times ``candidates``
     latin_share: float = 0.5  # a chunk whose letters are more Latin than this is in the Latin group
     adapt: bool = True
+    sentence_weights: tuple[float, float, float] = (0.25, 0.5, 0.5)
 
 
 def fuse(signals: dict[str, np.ndarray], weights: dict[str, float], groups: list[np.ndarray] | None = None,

@@ -19,22 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from index.backend import (
-    LexQuery,
-    Searcher,
-    current_marker,
-    location_key,
-    open_location,
-    parse_location,
-)
+from index.backend import LexQuery, Searcher, current_marker, location_key, open_location, parse_location
 from index.chunk import Chunk
 from index.embed import get_embedder
-from index.errors import (
-    IndexCorrupt,
-    IndexMismatch,
-    InvalidQuestion,
-    UnknownSource,
-)
+from index.errors import IndexCorrupt, IndexMismatch, InvalidQuestion, UnknownSource
 from index.lexical import hashes, tokens
 from index.store import DocRecord, Store, default_store
 from qa import adapter
@@ -193,7 +181,8 @@ class Index:
                 raise UnknownSource(f"unknown document(s) {unknown}; known: {sorted(self.docs)}")
             allowed = np.concatenate([self._by_source[x] for x in sources if x in self._by_source]
                                      or [np.zeros(0, np.int64)])
-        qvecs = self.search_vectors(qvecs if qvecs is not None else self.query_vectors(q))
+        raw = qvecs if qvecs is not None else self.query_vectors(q)
+        qvecs = self.search_vectors(raw)
         c = min(s.candidates, n)
         if allowed is not None:
             lexical = self.lexical_match(q, None, allowed)
@@ -215,6 +204,11 @@ class Index:
         bm, dense = self.engine.score(lq, qvecs, cand)
         signals = {"bm25": bm, **{f"dense{i}": d for i, d in enumerate(dense)}}
         weights = {"bm25": bw, **{f"dense{i}": dw[i] for i in range(self.engine.n_dense)}}
+        sw = self.sentence_weight(q, lexical)
+        if sw and self.sentence_vectors is not None:
+            sims = self.sentence_similarities(q, raw, cand)
+            signals["sentence"] = np.array([float(x.max()) if len(x) else 0.0 for x in sims], np.float32)
+            weights["sentence"] = sw
         fused = fuse(signals, weights, self.script_groups(q, cand), s.boilerplate_penalty * self._boilerplate[cand])
         return cand, fused, signals
 
@@ -340,6 +334,12 @@ class Index:
         rest = max(0.0, 1.0 - bw - sum(w for w in known if w is not None))
         n_unknown = sum(1 for w in known if w is None)
         return bw, [w if w is not None else rest / n_unknown for w in known]
+
+    def sentence_weight(self, q: Query, lexical: float = 1.0) -> float:
+        """Weight of a chunk's best sentence cosine (the answer may be one sentence of a long chunk about
+        more), mixed by looseness as ``weights`` mixes the others."""
+        tight, loose, other = self.settings.sentence_weights
+        return (1 - (a := self.loose_share(q, lexical))) * tight + a * loose if q.cjk else other
 
     def passage(self, i: int, score: float) -> Passage:
         return passage_of(self.chunks[i], self.docs[self.chunks[i].source].title, score)

@@ -146,6 +146,30 @@ def test_features_are_per_sentence_and_scaled_by_script():
     assert (Xe[:, col("other_passage")] == Xe[:, col("passage")]).all()
 
 
+def test_a_sentence_knows_what_its_neighbours_in_the_passage_hold():
+    """A question often restates the sentence before the answer: the answer's features carry it."""
+    import numpy as np
+
+    from qa.extract import FEATURES, sentence_features
+
+    text = "被害人可以向iWIN檢舉。檢舉後平台會在一日內下架。此舉引起討論。"
+    spans = ((0, 13), (13, 26), (26, 33))
+    sims = np.array([0.9, 0.5, 0.1], np.float32)
+    q = analyse("向iWIN檢舉以後會怎樣？")
+    idf = {t: 1.0 for t in q.tokens}
+    cands, X = sentence_features(q, [Sentences("doc", 1.0, text, spans, sims)], idf)
+    col = FEATURES.index
+    assert [(c.start, c.end) for c in cands] == list(spans)
+    assert X[0, col("prev_coverage")] == 0.0 and X[2, col("next_coverage")] == 0.0  # no sentence beside
+    assert X[1, col("prev_coverage")] == X[0, col("coverage")] > 0
+    assert X[1, col("next_coverage")] == X[2, col("coverage")]
+    assert X[1, col("prev_dense")] == pytest.approx(0.9) and X[0, col("next_dense")] == pytest.approx(0.5)
+    # a passage's neighbours are its own: the next passage's first sentence has none before it
+    two = [Sentences("a", 1.0, text, spans[:2], sims[:2]), Sentences("b", 0.5, text, spans[2:], sims[2:])]
+    _, X2 = sentence_features(q, two, idf)
+    assert X2[2, col("prev_coverage")] == 0.0 and X2[1, col("next_coverage")] == 0.0
+
+
 @pytest.mark.parametrize("sentence, holds", [
     ("被害人可以向iWIN檢舉並請求下架。", True),
     ("政府可設立第三方技術審查機構，對生成式人工智慧工具進行監管。", True),  # a measure one may take

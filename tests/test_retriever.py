@@ -151,3 +151,19 @@ def test_an_answer_asks_the_engine_before_the_question_is_encoded(fake_store):
     idx.query_vectors = lambda q: calls.append("encode") or encode(q)
     a = answer_with(idx, "刑法第319條之4規定什麼？")
     assert a.status in ("answered", "not_found") and calls[:2] == ["lexical", "encode"]
+
+
+@pytest.mark.parametrize("question, gold", [
+    ("学生被人威胁说要把私密照发出去，虽然还没真的发，这样也算伤害吗？", "威脅散布私人影像，亦將對受害者造成嚴重的心理傷害"),
+    ("AI做出來的假圖裡的小孩根本不存在，為什麼大家還是這麼緊張？", "可能導致與真實兒少性剝削內容類似的社會危害"),
+])
+def test_a_long_chunk_is_found_by_the_one_sentence_that_answers(seed_index, question, gold):
+    """A teacher's question matches one sentence of a long passage about more: the chunk's best
+    sentence cosine brings it into the top five, where the chunk's own vector and BM25 did not."""
+    off = Index(seed_index.store_dir, RetrievalSettings(sentence_weights=(0.0, 0.0, 0.0)), seed_index.embedders)
+
+    def rank(idx):
+        found = [i for i, p in enumerate(idx.search(question, 5)) if gold in p.text.replace(" ", "")]
+        return found[0] if found else None
+
+    assert rank(off) is None and rank(seed_index) is not None
