@@ -36,7 +36,7 @@ from qa.extract import (
 )
 from qa.laws import reference_in
 from qa.query import Constraint, Query, analyse, unmet
-from qa.records import Answer, Passage, Quote, Wording
+from qa.records import CLOSEST_SHOWN, Answer, Passage, Quote, Wording
 from qa.retriever import BOILERPLATE, FirstAsk, Index, open_index
 
 log = logging.getLogger(__name__)
@@ -142,8 +142,8 @@ def unmentioned(index: Index, q: Query, most: int = 5) -> list[str]:
 def unmatched(q: Query, passages: list[Passage], most: int = 5) -> list[str]:
     """What a not-found names when the documents use every word of the question: its words
     (``_nameable``, an English question's too) that none of ``passages`` holds."""
-    held = [fold(p.text).lower() for p in passages]
-    return [w for w, f in _nameable(q, latin=True) if not any(f.lower() in h for h in held)][:most]
+    held = [fold(p.text) for p in passages]  # fold casefolds
+    return [w for w, f in _nameable(q, latin=True) if not any(f in h for h in held)][:most]
 
 
 def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSettings(),
@@ -151,8 +151,7 @@ def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSet
                     early: FirstAsk | None = None) -> Evidence | None:
     """Retrieve, score sentences and compute the abstention features; None if nothing matched.
     ``early``: ``index.begin(q, sources)``, if it was started."""
-    qvecs = index.query_vectors(q)
-    cand, fused, signals = index.scored_candidates(q, sources, qvecs=qvecs, early=early)
+    cand, fused, signals = index.scored_candidates(q, sources, qvecs=index.query_vectors(q), early=early)
     if len(cand) == 0:
         return None
     order = np.argsort(-fused, kind="stable")
@@ -161,14 +160,15 @@ def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSet
         order = np.array(first + [j for j in order if index.chunks[int(cand[j])].chunk_id not in citing])
     order = order[: settings.passages]
     passages = [index.passage(int(cand[j]), float(fused[j])) for j in order]
-    # navigation lists and citation lines may be shown as passages, never quoted as the answer
-    quotable = [int(cand[j]) for j in order if index.chunks[int(cand[j])].kind not in BOILERPLATE]
-    sims = dict(zip(quotable, index.sentence_similarities(q, qvecs, quotable) or [None] * len(quotable)))
+    rows = signals.get("sentence_rows")  # each candidate's sentence cosines, if the store has sentence vectors
     sentences = []
     for j in order:
         c = index.chunks[int(cand[j])]
+        # navigation lists and citation lines may be shown as passages, never quoted as the answer
+        quotable = c.kind not in BOILERPLATE
         sentences.append(Sentences(c.source, float(fused[j]), index.docs[c.source].text,
-                                   tuple(c.sentences) if int(cand[j]) in sims else (), sims.get(int(cand[j]))))
+                                   tuple(c.sentences) if quotable else (),
+                                   rows[j] if quotable and rows is not None else None))
     scored = score_sentences(q, sentences, question_idf(index, q), settings.extract)
     top = int(order[0])
     dense = [float(signals[f"dense{i}"][top]) for i in range(index.engine.n_dense)]
@@ -218,7 +218,7 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
         closest = [ps for ps in ev.passages if ps.kind not in BOILERPLATE]
         missing = missing or unmentioned(index, q)
         return Answer(question=asked, status="not_found", passages=closest, confidence=p, missing=missing,
-                      unmatched=unmatched(q, closest[:3]) if closest and not missing else [],
+                      unmatched=unmatched(q, closest[:CLOSEST_SHOWN]) if closest and not missing else [],
                       asks=q.asks, help=help_passages, terms=terms, reference=reference)
 
     quotes: list[Quote] = []

@@ -206,12 +206,10 @@ def sentence_features(q: Query, passages: list[Sentences], idf: dict[str, float]
     seen: set[tuple[str, int, int]] = set()
     cands: list[Candidate] = []
     rows: list[np.ndarray] = []
-    where: list[tuple[int, int]] = []  # each row's (passage, sentence) index
-    spans_cov: list[list[float]] = []
-    spans_sim: list[np.ndarray] = []
     for rank, p in enumerate(passages):
         passage_toks = [set(tokens(p.doc_text[a:b])) for a, b in p.spans]
         passage_cov = [sum(w for t, w in idf.items() if t in toks) / total for toks in passage_toks]
+        sims = p.similarities if p.similarities is not None else np.zeros(len(p.spans))
         for j, (a, b) in enumerate(p.spans):
             if (p.source, a, b) in seen:
                 continue
@@ -225,7 +223,7 @@ def sentence_features(q: Query, passages: list[Sentences], idf: dict[str, float]
             x[col["ask_coverage"]] = sum(w for t, w in ask_idf.items() if t in s_toks) / ask_total if ask_total else cov
             if term_total:
                 x[col["term_coverage"]] = sum(w for t, w in term_idf.items() if t in s_toks) / term_total
-            sim = float(p.similarities[j]) if p.similarities is not None else 0.0
+            sim = float(sims[j])
             x[col["dense"]] = sim
             x[col["passage"]] = float(pnorm[rank])
             x[col["passage_gap"]] = p.score - float(ps.max())
@@ -241,13 +239,14 @@ def sentence_features(q: Query, passages: list[Sentences], idf: dict[str, float]
             x[col["other_coverage"]] = other * cov
             x[col["other_dense"]] = other * sim
             x[col["other_passage"]] = other * float(pnorm[rank])
+            # what the sentences beside it in its passage hold: a question often restates the sentence
+            # before the answer (its context) and asks what the next one says
+            if j > 0:
+                x[col["prev_coverage"]], x[col["prev_dense"]] = passage_cov[j - 1], float(sims[j - 1])
+            if j + 1 < len(p.spans):
+                x[col["next_coverage"]], x[col["next_dense"]] = passage_cov[j + 1], float(sims[j + 1])
             cands.append(Candidate(p.source, a, b, rank, 0.0, cov))
             rows.append(x)
-            where.append((len(spans_cov), j))
-        # what the sentences beside it in its passage hold: a question often restates the sentence before the
-        # answer (its context) and asks what the next one says
-        spans_cov.append(passage_cov)
-        spans_sim.append(p.similarities if p.similarities is not None else np.zeros(len(p.spans)))
     X = np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES))
     if len(X):
         X[:, col["coverage_gap"]] = X[:, col["coverage"]] - X[:, col["coverage"]].max()
@@ -255,12 +254,6 @@ def sentence_features(q: Query, passages: list[Sentences], idf: dict[str, float]
         if has_sim:
             X[:, col["dense_gap"]] = X[:, col["dense"]] - X[:, col["dense"]].max()
         X[:, col["other_dense_gap"]] = other * X[:, col["dense_gap"]]
-        for row, (i, j) in enumerate(where):
-            covs, sims = spans_cov[i], spans_sim[i]
-            if j > 0:
-                X[row, col["prev_coverage"]], X[row, col["prev_dense"]] = covs[j - 1], float(sims[j - 1])
-            if j + 1 < len(covs):
-                X[row, col["next_coverage"]], X[row, col["next_dense"]] = covs[j + 1], float(sims[j + 1])
         # how little of the question any sentence holds: the retrieval's passage order means less then
         loose = 1.0 - X[:, col["coverage"]].max()
         for name in ("coverage", "dense", "dense_gap", "passage", "top_passage"):

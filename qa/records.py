@@ -7,6 +7,10 @@ from typing import Any, Literal
 
 Status = Literal["answered", "not_found", "refused"]
 
+# how many of a not-found's closest passages a reader is shown (CLI, page, note); ``Answer.unmatched``
+# names what these do not hold
+CLOSEST_SHOWN = 3
+
 
 @dataclass(frozen=True)
 class Passage:

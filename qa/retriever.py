@@ -162,10 +162,11 @@ class Index:
         first = self._first_ask(q, min(self.settings.candidates, n), n)
         return replace(first, lexical=self.engine.lexical_soon(first.plain, first.k))
 
-    def scored_candidates(self, q: Query, sources: list[str] | None = None,
-                          qvecs: list[np.ndarray] | None = None,
+    def scored_candidates(self, q: Query, sources: list[str] | None = None, qvecs: list[np.ndarray] | None = None,
                           early: FirstAsk | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
-        """Candidate chunk numbers, their fused scores, and the raw signals (for calibration).
+        """Candidate chunk numbers, their fused scores, and the raw signals by name, one value per
+        candidate: ``bm25``, ``dense{i}`` and, when the store has sentence vectors, ``sentence`` (the
+        best sentence's cosine) and ``sentence_rows`` (every sentence's, which choosing quotes reads).
         ``early``: ``begin(q, sources)``, started before ``qvecs`` were computed."""
         n = len(self.chunks)
         if n == 0:
@@ -204,11 +205,10 @@ class Index:
         bm, dense = self.engine.score(lq, qvecs, cand)
         signals = {"bm25": bm, **{f"dense{i}": d for i, d in enumerate(dense)}}
         weights = {"bm25": bw, **{f"dense{i}": dw[i] for i in range(self.engine.n_dense)}}
-        sw = self.sentence_weight(q, lexical)
-        if sw and self.sentence_vectors is not None:
-            sims = self.sentence_similarities(q, raw, cand)
-            signals["sentence"] = np.array([float(x.max()) if len(x) else 0.0 for x in sims], np.float32)
-            weights["sentence"] = sw
+        if self.sentence_vectors is not None:
+            signals["sentence_rows"] = rows = self.sentence_similarities(q, raw, cand)
+            signals["sentence"] = np.array([float(x.max()) if len(x) else 0.0 for x in rows], np.float32)
+            weights["sentence"] = self.sentence_weight(q, lexical)
         fused = fuse(signals, weights, self.script_groups(q, cand), s.boilerplate_penalty * self._boilerplate[cand])
         return cand, fused, signals
 

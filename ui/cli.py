@@ -143,7 +143,8 @@ def _show_answer(a, as_json: bool) -> None:
             print(f"最接近的段落沒有提到 (the closest passages do not mention): {'、'.join(a.unmatched)}")
         if a.passages:
             print("最接近的段落，不一定回答問題 (closest passages, may not answer):\n")
-            for i, p in enumerate(a.passages[:3], 1):
+            from qa.records import CLOSEST_SHOWN
+            for i, p in enumerate(a.passages[:CLOSEST_SHOWN], 1):
                 print(_passage_text(p, i) + "\n")
     else:
         for i, q in enumerate(a.quotes, 1):

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Mapping
 from urllib.parse import quote, unquote
 
+from qa.records import CLOSEST_SHOWN
 from ui.strings import STRINGS, t
 
 # HTML's own characters, and those that mean something to Markdown, LaTeX,
@@ -244,7 +245,7 @@ def answer_html(a: Mapping[str, Any], lang: str) -> str:
                 f'<p class="vb-chrome vb-notice vb-notice-refused" role="status">{chrome(notice)}</p>{category}'
                 + (f'<ol class="vb-list">{items}</ol>' if items else "") + "</div>")
     # not_found (or answered without quotes, which answer() never returns)
-    shown = passages[:3]
+    shown = passages[:CLOSEST_SHOWN]
     items = "".join(_passage_item(i, p, lang) for i, p in enumerate(shown, 1))
     closest = (f'<p class="vb-chrome vb-sub">{chrome(t(lang, "closest"))}</p><ol class="vb-list vb-closest">{items}</ol>'
                if items else "")
@@ -335,7 +336,7 @@ def evidence_markdown(a: Mapping[str, Any] | None, lang: str, urls: Mapping[str,
     lines.append(f"- {t(lang, 'note_generated')}{colon}{t(lang, 'note_tool', when=when.strftime('%Y-%m-%d %H:%M %Z').strip())}")
     passages = list(a.get("passages") or [])
     if status != "refused":
-        passages = passages[:3]
+        passages = passages[:CLOSEST_SHOWN]
     if passages:
         lines += ["", f"## {t(lang, 'note_passages')}" + ("" if status == "refused" else f" — {t(lang, 'closest')}"), ""]
         for i, p in enumerate(passages, 1):
