@@ -24,6 +24,7 @@ from index.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong
 from index import lawnames
 from index.lexical import tokens
 from index.textnorm import CJK, fold
+from qa.counted import Counted, asked_count
 from qa.glossary import Term, lookup
 from qa.words import content_words
 
@@ -112,6 +113,7 @@ class Query:
     asks: str | None
     constraints: tuple[Constraint, ...] = field(default_factory=tuple)
     terms: tuple[Term, ...] = field(default_factory=tuple)  # everyday words and the documents' terms for them
+    counted: Counted | None = None  # the unit a number question counts (qa.counted)
 
     @property
     def ask(self) -> str | None:
@@ -369,9 +371,11 @@ def analyse(question: object) -> Query:
     parts, i = split_clauses(q)
     story = i is not None and any(_STORY.search(p) for j, p in enumerate(parts) if j != i)
     happening = bool(_HAPPENING.search(head))
+    asks = asks_for(head)
     return Query(text=q, folded=folded, cjk=CJK.search(q) is not None, tokens=tuple(tokens(q)), clauses=tuple(parts),
-                 ask_index=i, tells_story=story, happening=happening, asks=asks_for(head),
-                 constraints=_constraints(q[:ANALYSE_CHARS], head), terms=lookup(head, q))
+                 ask_index=i, tells_story=story, happening=happening, asks=asks,
+                 constraints=_constraints(q[:ANALYSE_CHARS], head), terms=lookup(head, q),
+                 counted=asked_count(asks, head, q, parts[i] if i is not None else None))
 
 
 def unmet(constraints: tuple[Constraint, ...], passages: list[str], mentions,

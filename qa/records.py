@@ -90,11 +90,14 @@ class Answer:
         missing: for ``not_found``, what the question asks that no passage
             found holds (a place, a year, an article, a name, or a kind of
             fact such as a phone number or a prison term), as shown to a reader.
-        unmatched: for ``not_found`` with nothing in ``missing`` (every word of
-            the question is somewhere in the documents), the question's words
-            that none of the closest passages holds, as written (not an
-            everyday word shown in ``terms`` with the documents' term): what
-            the passages nearest to the question do not say.
+        unmatched: for ``not_found``, what the passages nearest to the
+            question do not say: first, for a number question, what it counts
+            as written ("多少個國家") when none of the best sentences gives a
+            number of it (``qa.counted``); then, with nothing in ``missing``
+            (every word of the question is somewhere in the documents), the
+            question's words that none of the closest passages holds, as
+            written (not an everyday word shown in ``terms`` with the
+            documents' term).
         asks: what the question asks for (``qa.query``: action, legality,
             number, date, who, definition, reason, how, list), or None.
         help: when the question tells that it is happening to the asker or

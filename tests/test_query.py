@@ -215,3 +215,38 @@ def test_a_not_found_on_words_the_documents_all_use_names_what_the_closest_passa
     q = analyse("iWIN的網址是什麼？")
     assert unmatched(q, []) == list(q.words)
     assert handlers.api_answer(seed_index, "什麼是深偽？")["unmatched"] == []
+
+
+@pytest.mark.parametrize("question, said, sentence, held", [
+    # 件 asks for reports; the documents count them in 條: one class of measure words
+    ("NCMEC在2023年收到多少件檢舉？", "多少件檢舉", "當年即收到近 5,000條的檢舉", True),
+    ("有多少比例的高中生聽過？", "多少比例", "有 15%的高中生自陳聽過深度偽造", True),
+    ("全世界有多少個國家批准了這份議定書？", "多少個國家", "當年即收到近 5,000條的檢舉", False),
+    ("全世界有多少個國家批准了這份議定書？", "多少個國家", "5個國家", True),
+    # a number of something else is not a number of what is counted
+    ("這個案子被看了多少次？", "多少次", "有 3億的兒少", False),
+])
+def test_a_number_question_names_what_it_counts(question, said, sentence, held):
+    from index.textnorm import fold
+    from qa.counted import holds
+
+    q = analyse(question)
+    assert q.asks == "number" and q.counted is not None and q.counted.said == said
+    assert holds(q.counted, [fold(sentence)]) == float(held)
+
+
+@pytest.mark.parametrize("question", ["How many countries ratified it?", "歐盟把AI分成哪幾類？", "深偽是什麼？"])
+def test_only_a_chinese_number_question_counts_something(question):
+    from qa.counted import holds
+
+    q = analyse(question)
+    assert q.counted is None and holds(q.counted, ["196个国家"]) == 0.0
+
+
+def test_a_not_found_number_question_names_what_the_closest_sentences_do_not_count(seed_index):
+    """The documents speak of the protocol and of countries, but give no count of countries that ratified
+    it: the not-found says the closest passages lack "how many countries"."""
+    from ui import handlers
+
+    a = handlers.api_answer(seed_index, "全世界有多少個國家批准了兒童權利公約的任擇議定書？")
+    assert a["status"] == "not_found" and a["unmatched"][0] == "多少個國家"
