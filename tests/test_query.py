@@ -243,10 +243,15 @@ def test_only_a_chinese_number_question_counts_something(question):
     assert q.counted is None and holds(q.counted, ["196个国家"]) == 0.0
 
 
-def test_a_not_found_number_question_names_what_the_closest_sentences_do_not_count(seed_index):
+def test_a_not_found_number_question_names_what_the_closest_sentences_do_not_count(seed_store, seed_index, capsys):
     """The documents speak of the protocol and of countries, but give no count of countries that ratified
-    it: the not-found says the closest passages lack "how many countries"."""
-    from ui import handlers
+    it: the not-found says the closest passages lack "how many countries", on the API, the page and the CLI."""
+    from ui import handlers, render
+    from ui.cli import main
 
-    a = handlers.api_answer(seed_index, "全世界有多少個國家批准了兒童權利公約的任擇議定書？")
+    question = "全世界有多少個國家批准了兒童權利公約的任擇議定書？"
+    a = handlers.api_answer(seed_index, question)
     assert a["status"] == "not_found" and a["unmatched"][0] == "多少個國家"
+    assert "最接近的段落沒有提到：多少個國家" in render.answer_html(a, "zh")
+    assert main(["ask", question, "--store", str(seed_store)]) == 0
+    assert "多少個國家" in capsys.readouterr().out.split("closest passages do not mention")[1]
