@@ -46,7 +46,7 @@ from qa.retriever import Index  # noqa: E402
 
 FEATURES = ["coverage", "sentence_coverage", "cjk", "cjk_coverage", "dense_0", "dense_1",
             "other_dense_0", "other_dense_1", "ask_coverage", "term_coverage", "has_terms", "type_match",
-            "typed", "story", "long", "margin", "counted", "counted_unmet"]
+            "typed", "story", "long", "margin", "counted", "counted_unmet", "dated", "dated_unmet"]
 
 
 def rows_for(index: Index, questions: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -27,8 +27,9 @@ the question's everyday words, ``qa.glossary``), ``type_match`` (the best
 sentence holds what is asked for: a number, a date, an action...),
 ``typed``, ``story``, ``long``, ``margin`` (how far the best passage leads
 the second), ``counted`` and ``counted_unmet`` (a number question names
-what it counts, and none of the best three sentences gives a number of it:
-``qa.counted``) and ``missing`` (a constraint of the question no evidence meets;
+what it counts, and none of the best three sentences gives a number of it),
+``dated`` and ``dated_unmet`` (a date question, and none of them holds a
+date with what it asks the date of: ``qa.slots``) and ``missing`` (a constraint of the question no evidence meets;
 such a question is not answered whatever the model says).
 """
 
@@ -53,15 +54,17 @@ _LEXICAL_FALLBACK = {"features": ["coverage", "sentence_coverage"], "weights": [
 
 def features(q: Query, coverage: float, sentence_coverage: float, dense: list[float], missing: int = 0,
              ask_coverage: float | None = None, term_coverage: float = 0.0, type_match: float = 0.0,
-             margin: float = 0.0, counted_held: float = 0.0) -> dict[str, float]:
+             margin: float = 0.0, slot_held: float = 0.0) -> dict[str, float]:
     """The model's inputs for one question (a pure function; see the module docstring)."""
     cjk = 1.0 if q.cjk else 0.0
+    number, date = (float(q.slot is not None and q.slot.kind == kind) for kind in ("number", "date"))
     f = {"coverage": coverage, "sentence_coverage": sentence_coverage, "cjk": cjk, "cjk_coverage": cjk * coverage,
          "missing": float(missing > 0), "story": float(q.tells_story),
          "ask_coverage": coverage if ask_coverage is None else ask_coverage,
          "term_coverage": term_coverage, "has_terms": float(bool(q.terms)), "type_match": type_match,
          "typed": float(q.asks is not None), "margin": margin, "long": min(len(q.text), 200) / 200.0,
-         "counted": float(q.counted is not None), "counted_unmet": float(q.counted is not None) - counted_held}
+         "counted": number, "counted_unmet": number * (1.0 - slot_held),
+         "dated": date, "dated_unmet": date * (1.0 - slot_held)}
     for i, d in enumerate(dense):
         f[f"dense_{i}"] = float(d)
         f[f"other_dense_{i}"] = (1.0 - cjk) * float(d)

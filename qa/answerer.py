@@ -25,7 +25,7 @@ from index.lexical import tokens
 from index.textnorm import fold
 from qa import guard
 from qa.abstain import confidence, features
-from qa.counted import holds
+from qa.slots import holds
 from qa.extract import (
     Candidate,
     ExtractSettings,
@@ -181,7 +181,7 @@ def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSet
         term_coverage=index.coverage(q, passages[0].text, q.term_tokens) if q.terms else 0.0,
         type_match=type_match(answer_type(q), fold(index.docs[best.source].text[best.start:best.end])) if best else 0.0,
         margin=float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else 0.0,
-        counted_held=holds(q.counted, [fold(index.docs[c.source].text[c.start:c.end]) for c in scored[:3]]))
+        slot_held=holds(q.slot, [fold(index.docs[c.source].text[c.start:c.end]) for c in scored[:3]]))
     return Evidence(passages, sentences, scored, feats, missing)
 
 
@@ -219,8 +219,8 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
         # the closest passages, for a person to judge; menus and link lines help no one
         closest = [ps for ps in ev.passages if ps.kind not in BOILERPLATE]
         missing = missing or unmentioned(index, q)
-        # a number of what the question counts, when none of the best sentences gives one (qa.counted)
-        count = [q.counted.said] if ev.features.get("counted_unmet") else []
+        # what a number or date question asks, when none of the best sentences holds it (qa.slots)
+        count = [q.slot.said] if ev.features.get("counted_unmet") or ev.features.get("dated_unmet") else []
         return Answer(question=asked, status="not_found", passages=closest, confidence=p, missing=missing,
                       unmatched=count + (unmatched(q, closest[:CLOSEST_SHOWN]) if closest and not missing else []),
                       asks=q.asks, help=help_passages, terms=terms, reference=reference)

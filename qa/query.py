@@ -24,7 +24,7 @@ from index.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong
 from index import lawnames
 from index.lexical import tokens
 from index.textnorm import CJK, fold
-from qa.counted import Counted, asked_count
+from qa.slots import Slot, slot
 from qa.glossary import Term, lookup
 from qa.words import content_words
 
@@ -113,7 +113,7 @@ class Query:
     asks: str | None
     constraints: tuple[Constraint, ...] = field(default_factory=tuple)
     terms: tuple[Term, ...] = field(default_factory=tuple)  # everyday words and the documents' terms for them
-    counted: Counted | None = None  # the unit a number question counts (qa.counted)
+    slot: Slot | None = None  # what a number or date question asks its answer to hold (qa.slots)
 
     @property
     def ask(self) -> str | None:
@@ -375,7 +375,7 @@ def analyse(question: object) -> Query:
     return Query(text=q, folded=folded, cjk=CJK.search(q) is not None, tokens=tuple(tokens(q)), clauses=tuple(parts),
                  ask_index=i, tells_story=story, happening=happening, asks=asks,
                  constraints=_constraints(q[:ANALYSE_CHARS], head), terms=lookup(head, q),
-                 counted=asked_count(asks, head, q, parts[i] if i is not None else None))
+                 slot=slot(asks, head, q, parts[i] if i is not None else None))
 
 
 def unmet(constraints: tuple[Constraint, ...], passages: list[str], mentions,

@@ -93,7 +93,8 @@ class Answer:
         unmatched: for ``not_found``, what the passages nearest to the
             question do not say: first, for a number question, what it counts
             as written ("多少個國家") when none of the best sentences gives a
-            number of it (``qa.counted``); then, with nothing in ``missing``
+            number of it, for a date question what it asks the date of
+            ("成立的日期") when none gives a date of it (``qa.slots``); then, with nothing in ``missing``
             (every word of the question is somewhere in the documents), the
             question's words that none of the closest passages holds, as
             written (not an everyday word shown in ``terms`` with the

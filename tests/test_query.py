@@ -217,30 +217,37 @@ def test_a_not_found_on_words_the_documents_all_use_names_what_the_closest_passa
     assert handlers.api_answer(seed_index, "什麼是深偽？")["unmatched"] == []
 
 
-@pytest.mark.parametrize("question, said, sentence, held", [
+@pytest.mark.parametrize("question, kind, said, sentence, held", [
     # 件 asks for reports; the documents count them in 條: one class of measure words
-    ("NCMEC在2023年收到多少件檢舉？", "多少件檢舉", "當年即收到近 5,000條的檢舉", True),
-    ("有多少比例的高中生聽過？", "多少比例", "有 15%的高中生自陳聽過深度偽造", True),
-    ("全世界有多少個國家批准了這份議定書？", "多少個國家", "當年即收到近 5,000條的檢舉", False),
-    ("全世界有多少個國家批准了這份議定書？", "多少個國家", "5個國家", True),
+    ("NCMEC在2023年收到多少件檢舉？", "number", "多少件檢舉", "當年即收到近 5,000條的檢舉", True),
+    ("有多少比例的高中生聽過？", "number", "多少比例", "有 15%的高中生自陳聽過深度偽造", True),
+    ("全世界有多少個國家批准了這份議定書？", "number", "多少個國家", "當年即收到近 5,000條的檢舉", False),
+    ("全世界有多少個國家批准了這份議定書？", "number", "多少個國家", "5個國家", True),
     # a number of something else is not a number of what is counted
-    ("這個案子被看了多少次？", "多少次", "有 3億的兒少", False),
+    ("這個案子被看了多少次？", "number", "多少次", "有 3億的兒少", False),
+    # a date of what it asks the date of, not any year in a sentence on the subject
+    ("這個中心是哪一年成立的？", "date", "成立的日期", "該中心於1984年成立", True),
+    ("這個中心是哪一年成立的？", "date", "成立的日期", "該中心2023年收到近5,000條檢舉", False),
+    ("這個中心是哪一年成立的？", "date", "成立的日期", "該中心成立以來收到許多檢舉", False),
+    # read in the clause that asks, after a story
+    ("學生的照片被傳開了，這個法是什麼時候修正的？", "date", "修正的日期", "該法於113年7月修正", True),
 ])
-def test_a_number_question_names_what_it_counts(question, said, sentence, held):
+def test_a_number_or_date_question_names_what_its_answer_must_hold(question, kind, said, sentence, held):
     from index.textnorm import fold
-    from qa.counted import holds
+    from qa.slots import holds
 
     q = analyse(question)
-    assert q.asks == "number" and q.counted is not None and q.counted.said == said
-    assert holds(q.counted, [fold(sentence)]) == float(held)
+    assert q.asks == kind and q.slot is not None and q.slot.kind == kind and q.slot.said == said
+    assert holds(q.slot, [fold(sentence)]) == float(held)
 
 
-@pytest.mark.parametrize("question", ["How many countries ratified it?", "歐盟把AI分成哪幾類？", "深偽是什麼？"])
-def test_only_a_chinese_number_question_counts_something(question):
-    from qa.counted import holds
+@pytest.mark.parametrize("question", ["How many countries ratified it?", "When was it founded?", "歐盟把AI分成哪幾類？",
+                                      "深偽是什麼？"])
+def test_only_a_chinese_number_or_date_question_has_a_slot(question):
+    from qa.slots import holds
 
     q = analyse(question)
-    assert q.counted is None and holds(q.counted, ["196个国家"]) == 0.0
+    assert q.slot is None and holds(q.slot, ["5个国家", "2019年成立"]) == 0.0
 
 
 def test_a_not_found_number_question_names_what_the_closest_sentences_do_not_count(seed_store, seed_index, capsys):

@@ -1,0 +1,108 @@
+"""What a number or a date question asks its answer to hold: the slot a quote must fill.
+
+A number question names what it counts: 多少個國家 (countries), 幾件檢舉
+(reports), 多少比例 (a share). A passage about the same subject nearly always
+holds *a* number, so "the sentence holds a digit" (``qa.extract.type_match``)
+says little; a sentence that answers holds a number *of that unit*:
+"近5,000條", "15%的高中生". Measure words that count the same things are one
+class (件, 條, 起, 則 and 筆 count reports and cases; 位, 名 and 人 count
+people).
+
+A date question asks when something happened: 是哪一年成立的, 什麼時候開會決定的.
+A passage about the subject nearly always holds a year; a sentence that
+answers holds a date *and* what happened (成立, 決定: the question's verbs,
+by jieba's tags).
+
+``slot`` reads the clause that asks (看到幾個學生 in a story told first is "a
+few students", not a question) and returns a ``Slot`` whose ``pattern``
+matches the folded text of a sentence that fills it; the abstention model
+reads whether any of the best few sentences does (``qa.abstain``): a
+near-topic question the documents do not answer ("how many countries
+ratified it?", "which year was it founded?") is usually met by a sentence
+giving a number or a year of something else. A question written without
+Chinese asks in English what the documents say in Chinese: no slot.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.textnorm import CJK, fold
+
+_NUM = r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万亿]+)"
+# measure words that count the same kind of thing (folded, Simplified)
+_SAME = ("件条起则笔", "位名人")
+_MEASURES = "位名件张次项家条起所种篇份款则部国州人岁倍"
+_ASKED = re.compile(rf"(?:多少|几)\s*(个|[{_MEASURES}]|成|%|比例|百分比)?\s*([\u4e00-\u9fff]{{0,2}})")
+_SHARE = r"\d[\d.]*\s*%|百分之|[一二三四五六七八九]成|\d+(?:\.\d+)?\s*成"
+_DATE = r"(?:19|20)\d{2}|\d{2,3}\s*年|\d{1,2}\s*月|\d{1,2}\s*日"
+_AFTER_WHEN = re.compile(r"(?:什么时候|何时|哪一?年|哪一?天|哪一?个?月|几月几[日号]|几号)(?:要|才|就|被|会|开始)?([\u4e00-\u9fff]{2})")
+# verbs that say nothing of what happened (folded)
+_PLAIN_VERBS = frozenset("是 有 在 要 会 能 可以 说 让 做 被 用 看 叫 开始 进行 到 为 成为 出现".split())
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What an answer must hold: ``kind`` (``number`` or ``date``), ``said`` (shown when no quote holds it)
+    and ``pattern`` (for the folded text of a sentence)."""
+
+    kind: str
+    said: str
+    pattern: str
+
+
+def counted(folded: str, question: str) -> Slot | None:
+    """The unit ``question`` (folded: ``folded``, Simplified and lower-case) asks a number of, or None."""
+    if not CJK.search(folded):
+        return None
+    m = _ASKED.search(folded)
+    if m is None:
+        return None
+    measure, noun = m.group(1) or "", m.group(2)
+    share = measure in ("成", "%", "比例", "百分比") or noun.startswith("比例")
+    end = m.end(1) if share and measure else m.end()
+    said = question[m.start():end] if len(question) == len(folded) else folded[m.start():end]
+    if share or "百分" in folded[max(0, m.start() - 3):m.end()]:
+        return Slot("number", said, _SHARE)
+    if measure and measure != "个":
+        units = next((s for s in _SAME if measure in s), measure)
+        # the number, then at most a few characters (近, 多, 餘, an adjective) before the measure word
+        return Slot("number", said, rf"{_NUM}\s*(?:多|余)?\s*[^\d\s,，。]{{0,3}}?[{units}]")
+    if noun:
+        return Slot("number", said, rf"{_NUM}\s*(?:多|余)?\s*[^\d\s,，。]{{0,4}}?{re.escape(noun[0])}")
+    return None
+
+
+def dated(folded: str, question: str) -> Slot | None:
+    """What a date question (folded: ``folded``) asks the date of, as its verbs, or None."""
+    if not CJK.search(folded):
+        return None
+    import rjieba  # 0.1 s to import, paid once (``qa.answerer.warm_up``)
+
+    # the two characters after the asking word (什麼時候修正的, 哪一年成立的), and jieba's verbs
+    after = [m.group(1) for m in _AFTER_WHEN.finditer(folded)]
+    verbs = list(dict.fromkeys(w for w in after + [w for w, tag in rjieba.tag(folded) if tag.startswith("v")]
+                               if len(w) >= 2 and w not in _PLAIN_VERBS))
+    if not verbs:
+        return None
+    at = folded.find(verbs[0])
+    said = question[at:at + len(verbs[0])] if len(question) == len(folded) else verbs[0]
+    alternatives = "|".join(map(re.escape, verbs))
+    return Slot("date", f"{said}的日期", rf"(?s)^(?=.*(?:{_DATE}))(?=.*(?:{alternatives}))")
+
+
+def slot(asks: str | None, folded: str, question: str, ask: str | None = None) -> Slot | None:
+    """What a number or a date question (``asks``) asks its answer to hold, read in ``ask``, the clause
+    that asks when the question tells first, else in the whole question (``folded``: its folded text)."""
+    if asks not in ("number", "date"):
+        return None
+    text, said = (folded.lower(), question) if ask is None else (fold(ask).lower(), ask)
+    return counted(text, said) if asks == "number" else dated(text, said)
+
+
+def holds(s: Slot | None, folded_sentences: list[str]) -> float:
+    """1.0 when one of the (folded) sentences fills the slot (0.0 when there is none)."""
+    if s is None:
+        return 0.0
+    return 1.0 if any(re.search(s.pattern, t) for t in folded_sentences) else 0.0
