@@ -220,9 +220,9 @@ def answer_with(index: Index, question: str | Query, settings: AnswerSettings = 
         closest = [ps for ps in ev.passages if ps.kind not in BOILERPLATE]
         missing = missing or unmentioned(index, q)
         # what a number or date question asks, when none of the best sentences holds it (qa.slots)
-        count = [q.slot.said] if ev.features.get("counted_unmet") or ev.features.get("dated_unmet") else []
+        unfilled = [q.slot.said] if ev.features.get("counted_unmet") or ev.features.get("dated_unmet") else []
         return Answer(question=asked, status="not_found", passages=closest, confidence=p, missing=missing,
-                      unmatched=count + (unmatched(q, closest[:CLOSEST_SHOWN]) if closest and not missing else []),
+                      unmatched=unfilled + (unmatched(q, closest[:CLOSEST_SHOWN]) if closest and not missing else []),
                       asks=q.asks, help=help_passages, terms=terms, reference=reference)
 
     quotes: list[Quote] = []
