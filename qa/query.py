@@ -375,7 +375,8 @@ def analyse(question: object) -> Query:
     return Query(text=q, folded=folded, cjk=CJK.search(q) is not None, tokens=tuple(tokens(q)), clauses=tuple(parts),
                  ask_index=i, tells_story=story, happening=happening, asks=asks,
                  constraints=_constraints(q[:ANALYSE_CHARS], head), terms=lookup(head, q),
-                 slot=slot(asks, head, q, parts[i] if i is not None else None))
+                 # what a number or date question's answer must hold, read in the clause that asks
+                 slot=slot(asks, head, q) if i is None else slot(asks_for(fold(parts[i])), head, q, parts[i]))
 
 
 def unmet(constraints: tuple[Constraint, ...], passages: list[str], mentions,
