@@ -244,8 +244,8 @@ def test_a_number_or_date_question_names_what_its_answer_must_hold(question, kin
 @pytest.mark.parametrize("question", ["How many countries ratified it?", "When was it founded?", "歐盟把AI分成哪幾類？",
                                       "深偽是什麼？",
                                       # "a few students", "some day" in the story told before the ask
-                                      "我看到幾個學生在傳那張圖，論文有沒有提到這種事？",
-                                      "我擔心他哪天會做得更過分，文章對家長有什麼建議？"])
+                                      "下課時看到幾個學生在玩換臉App，把同學的臉換來換去。論文有沒有列出常見的軟體？",
+                                      "我兒子把同學的臉換到影片上。我擔心他哪天會做得更過分。文章對家長有什麼建議？"])
 def test_only_a_chinese_number_or_date_question_has_a_slot(question):
     from qa.slots import holds
 
