@@ -29,8 +29,9 @@ sentence holds what is asked for: a number, a date, an action...),
 the second), ``counted`` and ``counted_unmet`` (a number question names
 what it counts, and none of the best three sentences gives a number of it),
 ``dated`` and ``dated_unmet`` (a date question, and none of them holds a
-date with what it asks the date of: ``qa.slots``) and ``missing`` (a constraint of the question no evidence meets;
-such a question is not answered whatever the model says).
+date with what it asks the date of: ``qa.slots``) and ``missing`` (a
+constraint of the question no evidence meets; such a question is not
+answered whatever the model says).
 """
 
 from __future__ import annotations

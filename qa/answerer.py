@@ -25,7 +25,6 @@ from index.lexical import tokens
 from index.textnorm import fold
 from qa import guard
 from qa.abstain import confidence, features
-from qa.slots import holds
 from qa.extract import (
     Candidate,
     ExtractSettings,
@@ -39,6 +38,7 @@ from qa.laws import reference_in
 from qa.query import Constraint, Query, analyse, unmet
 from qa.records import CLOSEST_SHOWN, Answer, Passage, Quote, Wording
 from qa.retriever import BOILERPLATE, FirstAsk, Index, open_index
+from qa.slots import holds
 
 log = logging.getLogger(__name__)
 
@@ -175,13 +175,15 @@ def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSet
     dense = [float(signals[f"dense{i}"][top]) for i in range(index.engine.n_dense)]
     best = scored[0] if scored else None
     missing = unmet(q.constraints, [p.text for p in passages], index.mentions, best.passage_rank if best else None)
+    # the best sentence, folded, for what is asked; the best three for a number or date question's slot
+    top = [fold(index.docs[c.source].text[c.start:c.end]) for c in scored[:3 if q.slot else 1]]
     feats = features(
         q, index.coverage(q, passages[0].text), best.coverage if best else 0.0, dense, missing=len(missing),
         ask_coverage=index.coverage(q, passages[0].text, q.ask_tokens) if q.ask is not None else None,
         term_coverage=index.coverage(q, passages[0].text, q.term_tokens) if q.terms else 0.0,
-        type_match=type_match(answer_type(q), fold(index.docs[best.source].text[best.start:best.end])) if best else 0.0,
+        type_match=type_match(answer_type(q), top[0]) if best else 0.0,
         margin=float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else 0.0,
-        slot_held=holds(q.slot, [fold(index.docs[c.source].text[c.start:c.end]) for c in scored[:3]]))
+        slot_held=holds(q.slot, top))
     return Evidence(passages, sentences, scored, feats, missing)
 
 

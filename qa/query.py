@@ -24,8 +24,8 @@ from index.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong
 from index import lawnames
 from index.lexical import tokens
 from index.textnorm import CJK, fold
-from qa.slots import Slot, slot
 from qa.glossary import Term, lookup
+from qa.slots import Slot, slot
 from qa.words import content_words
 
 MAX_QUESTION_CHARS = 2000
@@ -376,7 +376,7 @@ def analyse(question: object) -> Query:
                  ask_index=i, tells_story=story, happening=happening, asks=asks,
                  constraints=_constraints(q[:ANALYSE_CHARS], head), terms=lookup(head, q),
                  # what a number or date question's answer must hold, read in the clause that asks
-                 slot=slot(asks, head, q) if i is None else slot(asks_for(fold(parts[i])), head, q, parts[i]))
+                 slot=slot(asks, head, q) if i is None else slot(asks_for(ask := fold(parts[i])), ask, parts[i]))
 
 
 def unmet(constraints: tuple[Constraint, ...], passages: list[str], mentions,

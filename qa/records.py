@@ -94,11 +94,11 @@ class Answer:
             question do not say: first, for a number question, what it counts
             as written ("多少個國家") when none of the best sentences gives a
             number of it, for a date question what it asks the date of
-            ("成立的日期") when none gives a date of it (``qa.slots``); then, with nothing in ``missing``
-            (every word of the question is somewhere in the documents), the
-            question's words that none of the closest passages holds, as
-            written (not an everyday word shown in ``terms`` with the
-            documents' term).
+            ("成立的日期") when none gives a date of it (``qa.slots``); then,
+            with nothing in ``missing`` (every word of the question is
+            somewhere in the documents), the question's words that none of
+            the closest passages holds, as written (not an everyday word shown
+            in ``terms`` with the documents' term).
         asks: what the question asks for (``qa.query``: action, legality,
             number, date, who, definition, reason, how, list), or None.
         help: when the question tells that it is happening to the asker or

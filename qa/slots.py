@@ -13,10 +13,11 @@ A passage about the subject nearly always holds a year; a sentence that
 answers holds a date *and* what happened (成立, 決定: the question's verbs,
 by jieba's tags).
 
-``slot`` reads the clause that asks (看到幾個學生 in a story told first is "a
-few students", not a question) and returns a ``Slot`` whose ``pattern``
-matches the folded text of a sentence that fills it; the abstention model
-reads whether any of the best few sentences does (``qa.abstain``): a
+``slot`` reads the clause that asks, which ``qa.query.analyse`` hands it
+(看到幾個學生 in a story told first is "a few students", not a question), and
+returns a ``Slot`` whose ``pattern`` matches the folded text of a sentence
+that fills it; the abstention model reads whether any of the best few
+sentences does (``qa.abstain``): a
 near-topic question the documents do not answer ("how many countries
 ratified it?", "which year was it founded?") is usually met by a sentence
 giving a number or a year of something else. A question written without
@@ -28,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.textnorm import CJK, fold
+from index.textnorm import CJK
 
 _NUM = r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万亿]+)"
 # measure words that count the same kind of thing (folded, Simplified)
@@ -52,8 +53,13 @@ class Slot:
     pattern: str
 
 
+def _as_written(question: str, folded: str, start: int, end: int) -> str:
+    """``folded[start:end]`` as ``question`` writes it, where folding kept every offset."""
+    return question[start:end] if len(question) == len(folded) else folded[start:end]
+
+
 def counted(folded: str, question: str) -> Slot | None:
-    """The unit ``question`` (folded: ``folded``, Simplified and lower-case) asks a number of, or None."""
+    """The unit ``question`` (folded: ``folded``) asks a number of, or None."""
     if not CJK.search(folded):
         return None
     m = _ASKED.search(folded)
@@ -62,7 +68,7 @@ def counted(folded: str, question: str) -> Slot | None:
     measure, noun = m.group(1) or "", m.group(2)
     share = measure in ("成", "%", "比例", "百分比") or noun.startswith("比例")
     end = m.end(1) if share and measure else m.end()
-    said = question[m.start():end] if len(question) == len(folded) else folded[m.start():end]
+    said = _as_written(question, folded, m.start(), end)
     if share or "百分" in folded[max(0, m.start() - 3):m.end()]:
         return Slot("number", said, _SHARE)
     if measure and measure != "个":
@@ -87,18 +93,17 @@ def dated(folded: str, question: str) -> Slot | None:
     if not verbs:
         return None
     at = folded.find(verbs[0])
-    said = question[at:at + len(verbs[0])] if len(question) == len(folded) else verbs[0]
+    said = _as_written(question, folded, at, at + len(verbs[0]))  # a word jieba or the pattern found in it
     alternatives = "|".join(map(re.escape, verbs))
     return Slot("date", f"{said}的日期", rf"(?s)^(?=.*(?:{_DATE}))(?=.*(?:{alternatives}))")
 
 
-def slot(asks: str | None, folded: str, question: str, ask: str | None = None) -> Slot | None:
-    """What a number or a date question (``asks``) asks its answer to hold, read in ``ask``, the clause
-    that asks when the question tells first, else in the whole question (``folded``: its folded text)."""
-    if asks not in ("number", "date"):
-        return None
-    text, said = (folded.lower(), question) if ask is None else (fold(ask).lower(), ask)
-    return counted(text, said) if asks == "number" else dated(text, said)
+def slot(asks: str | None, folded: str, question: str) -> Slot | None:
+    """What a number or a date question (``asks``) asks its answer to hold, read in ``question``: the
+    clause that asks when the question tells first, else the whole question (``folded``: its folded text)."""
+    if asks == "number":
+        return counted(folded, question)
+    return dated(folded, question) if asks == "date" else None
 
 
 def holds(s: Slot | None, folded_sentences: list[str]) -> float:
