@@ -20,6 +20,7 @@ from qa.guard import (
     SEXUAL_MINOR_SEEK,
     GuardVerdict,
     check,
+    patterns,
 )
 
 HERE = Path(__file__).parent
@@ -97,6 +98,17 @@ def test_precision_and_recall_on_labeled_file():
 ])
 def test_reason_categories(text, reason):
     assert check(text) == GuardVerdict(True, reason)
+
+
+@pytest.mark.parametrize("text", [
+    "《未成年人保护法》里有没有关于网上传播未成年人不雅照片的规定？",
+    "兒少性剝削防制條例有沒有處罰散布未成年人裸照的條文？",
+    "網路上散布未成年人不雅照片，哪一條條款有規定？",
+])
+def test_a_law_named_by_its_title_is_a_question_about_the_law(text):
+    """A statute by its title (《…法》, …防制條例) or its 條款 is the law, as 法律 and 刑法 are."""
+    assert patterns(text) == GuardVerdict(False, "")
+    assert check(text) == GuardVerdict(False, "")
 
 
 # --------------------------------------------------------------------------
