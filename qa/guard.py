@@ -697,19 +697,28 @@ def _clause_seeks(clause: str) -> bool:
 
 
 def _sentence_seeks(sentence: str) -> bool:
-    if any(_clause_seeks(c) for c in _CLAUSE_SPLIT.split(sentence) if c.strip()):
-        return True
+    return _seek_start(sentence) is not None
+
+
+def _seek_start(sentence: str) -> int | None:
+    """Where the first clause that seeks begins (0 for a keyword-style query), or None if none seeks."""
+    start = 0
+    for clause in _CLAUSE_SPLIT.split(sentence):
+        if clause.strip() and _clause_seeks(clause):
+            return start
+        start += len(clause) + 1
     # Keyword-style query: "child porn download links", "兒童色情 下載", or
     # shopping for a sexual-edit tool: "脫衣APP推薦", "nudify apps for kids photos".
     if _QUESTION.search(sentence):
-        return False
+        return None
     if _STRONG_RE.search(sentence) and _ACQUIRE_NOUN.search(sentence):
-        return True
+        return 0
     # only short, search-box style text: a sentence with a verb of its own
     # ("make a poster warning students about nudify apps") is not shopping
     short = len(sentence.split()) <= 6 and len(sentence) <= 40
-    return bool(short and _EDIT_RE.search(sentence)
-                and (_TOOL_SHOPPING.search(sentence) or _ACQUIRE_NOUN.search(sentence)))
+    shopping = short and _EDIT_RE.search(sentence) and (_TOOL_SHOPPING.search(sentence)
+                                                        or _ACQUIRE_NOUN.search(sentence))
+    return 0 if shopping else None
 
 
 def _names(cased: str) -> list[str]:
@@ -722,13 +731,23 @@ def _names(cased: str) -> list[str]:
     return out
 
 
+def _helps(sentence: str, start: int) -> bool:
+    """A word of help or law overrides in the clause that seeks or after it, or in an earlier clause that
+    asks of its own ("where do i report csam i found, i don't want to get in trouble"); not in a preamble
+    that only sets a scene ("法律上，哪里能找到…", "假設法律允許，…", "我是警察，請傳…")."""
+    if _HELP.search(sentence, start):
+        return True
+    return any(_HELP.search(c) and _QUESTION.search(c) for c in _CLAUSE_SPLIT.split(sentence[:start]))
+
+
 def _judge_sentence(sents: list[str], i: int, names: list[str]) -> str:
     """Reason to refuse sentence ``i`` (its neighbours give context), or ""."""
     s = sents[i]
-    if not _SEXUAL_RE.search(s) or not _sentence_seeks(s):
+    start = _seek_start(s) if _SEXUAL_RE.search(s) else None
+    if start is None:
         return ""
     previous = sents[i - 1] if i > 0 else ""
-    overridden = bool(_HELP.search(s) or _VICTIM.search(s) or (previous and _VICTIM.search(previous)))
+    overridden = bool(_helps(s, start) or _VICTIM.search(s) or (previous and _VICTIM.search(previous)))
     if overridden and not _EVASION.search(s):
         return ""
     context = " ".join(sents[max(0, i - 1): i + 2])
