@@ -57,7 +57,7 @@ _HAPPENING = re.compile(r"(?:我|我们|我的|孩子|小孩|女儿|儿子|学�
 # Folded (Simplified, lower-case) question words -> what is asked for, in priority order.
 _ASKS_FOR = (
     ("number", re.compile(r"多少|几[个件张则位名人次项%成]|比例|数量|百分之|how (many|much)|what (percentage|share|number)")),
-    ("date", re.compile(r"什么时候|何时|哪一?(年|天|日|月)|几月|几年|日期|when|what (year|date|day)|since when")),
+    ("date", re.compile(r"什么时候|何时|哪一?(年|天|日|月)|几月|(?<![这那前过])几年(?![级代])|日期|when|what (year|date|day)|since when")),
     # what someone should or can do: not how a thing was made (怎么做出来的, 怎么做到的) nor where a word comes from
     ("action", re.compile(r"怎么办|该怎么|如何处理|怎么处理|怎么做(?![出到成])|可以做什么|能做什么|向哪|去哪|找谁|哪里可以|"
                           r"可以(向|去|找)|求助|寻求协助|谁(可以|能|会)(协助|帮)|what (should|can|do) (i|we)|"

@@ -1,4 +1,4 @@
-"""What a number or a date question asks its answer to hold: the slot a quote must fill.
+"""What a number, a length of time or a date question asks its answer to hold: the slot a quote must fill.
 
 A number question names what it counts: 多少個國家 (countries), 幾件檢舉
 (reports), 多少比例 (a share). A passage about the same subject nearly always
@@ -7,6 +7,11 @@ says little; a sentence that answers holds a number *of that unit*:
 "近5,000條", "15%的高中生". Measure words that count the same things are one
 class (件, 條, 起, 則 and 筆 count reports and cases; 位, 名 and 人 count
 people).
+
+A question may ask how long (多久, 幾小時內通報, 判幾年): a sentence that
+answers holds a length of time (24小時, 數秒, 5年以下), which a date such as
+2023年 or 民國113年 is not. Near-topic questions often ask one the documents
+never give (a reporting deadline, a sentence's length).
 
 A date question asks when something happened: 是哪一年成立的, 什麼時候開會決定的.
 A passage about the subject nearly always holds a year; a sentence that
@@ -39,13 +44,26 @@ _ASKED = re.compile(rf"(?:多少|几)\s*(个|[{_MEASURES}]|成|%|比例|百分�
 _SHARE = r"\d[\d.]*\s*%|百分之|[一二三四五六七八九]成|\d+(?:\.\d+)?\s*成"
 _DATE = r"(?:19|20)\d{2}|\d{2,3}\s*年|\d{1,2}\s*月|\d{1,2}\s*日"
 _AFTER_WHEN = re.compile(r"(?:什么时候|何时|哪一?年|哪一?天|哪一?个?月|几月几[日号]|几号)(?:要|才|就|被|会|开始)?([\u4e00-\u9fff]{2})")
+# a length of time asked (多久, 幾小時內, 判幾年): not 這幾年 / 前幾天 (some years, a few days ago), not 幾年級,
+# not 西元幾年 / 民國幾年 (a date)
+_LASTS = re.compile(r"多久|多长(?:的)?时间|(?<![这那前过哪元国])(?:几|多少)\s*(?:年(?![级代])|个月|周|个?星期|天|个?小时|"
+                    r"分钟|秒)(?:以内|之内|内|以下|以上)?(?![就便都即])")  # 幾秒就能: "in a few seconds"
+# a length of time held: 17小時, 數秒, 6個月, 5年以下, 維持了149年 (not a year: 2024年, 民國113年, 於113年,
+# 113年7月)
+_LENGTH = (r"(?:(?<![\d.])\d{1,3}(?:\.\d+)?|[一二两三四五六七八九十百半数几]+)\s*(?:多|余)?\s*"
+           r"(?:个?小时|分钟|秒|天|周|个?星期|个多?月|多个月|个?世纪)"
+           r"|(?<![\d.])\d{1,2}\s*(?:多|余)?年(?![\d级代度])"
+           r"|(?<![\d.于在自至到从国(（])\d{3}\s*(?:多|余)?年(?![\d级代度初底起间])(?!\s*\d{1,2}\s*月)"
+           r"|[一二两三四五六七八九十百千万半数几]+\s*(?:多|余)?年(?![级代度])")
 # verbs that say nothing of what happened (folded)
-_PLAIN_VERBS = frozenset("是 有 在 要 会 能 可以 说 让 做 被 用 看 叫 开始 进行 到 为 成为 出现".split())
+_PLAIN_VERBS = frozenset("是 有 在 要 会 能 可以 说 让 做 被 用 看 叫 开始 进行 到 为 成为 出现 有没有 是不是 会不会 能不能"
+                         .split())
 
 
 @dataclass(frozen=True)
 class Slot:
-    """What an answer must hold: ``kind`` (``number`` or ``date``), ``said`` (shown when no quote holds it)
+    """What an answer must hold: ``kind`` (``number``, ``duration`` or ``date``), ``said`` (shown when no quote
+    holds it)
     and ``pattern`` (for the folded text of a sentence)."""
 
     kind: str
@@ -80,6 +98,12 @@ def counted(folded: str, question: str) -> Slot | None:
     return None
 
 
+def lasting(folded: str, question: str) -> Slot | None:
+    """The length of time ``question`` (folded: ``folded``) asks (多久, 幾小時內, 判幾年), or None."""
+    m = _LASTS.search(folded) if CJK.search(folded) else None
+    return Slot("duration", _as_written(question, folded, m.start(), m.end()), _LENGTH) if m else None
+
+
 def dated(folded: str, question: str) -> Slot | None:
     """What a date question (folded: ``folded``) asks the date of, as its verbs, or None."""
     if not CJK.search(folded):
@@ -87,20 +111,37 @@ def dated(folded: str, question: str) -> Slot | None:
     import rjieba  # 0.1 s to import, paid once (``qa.answerer.warm_up``)
 
     # the two characters after the asking word (什麼時候修正的, 哪一年成立的), and jieba's verbs
-    after = [m.group(1) for m in _AFTER_WHEN.finditer(folded)]
-    verbs = list(dict.fromkeys(w for w in after + [w for w, tag in rjieba.tag(folded) if tag.startswith("v")]
-                               if len(w) >= 2 and w not in _PLAIN_VERBS))
+    asked = [m for m in _AFTER_WHEN.finditer(folded)]
+    tagged, tokens, at = [], set(), 0
+    for w, tag in rjieba.tag(folded):
+        tokens.add((at, w))
+        if tag.startswith("v") and len(w) >= 2 and w not in _PLAIN_VERBS:
+            tagged.append((at, w))
+        at += len(w)
+    verbs = list(dict.fromkeys([m.group(1) for m in asked if m.group(1) not in _PLAIN_VERBS] + [w for _, w in tagged]))
     if not verbs:
         return None
-    at = folded.find(verbs[0])
-    said = _as_written(question, folded, at, at + len(verbs[0]))  # a word jieba or the pattern found in it
+    # shown: a word jieba found: the two characters after the asking word when they are one (什麼時候修正的),
+    # else its first verb after the asking word (哪一天報行政院審查的: 審查, not 報行), else before it
+    after = asked[0].start() if asked else 0
+    words = [(m.start(1), m.group(1)) for m in asked[:1] if (m.start(1), m.group(1)) in tokens
+             and m.group(1) not in _PLAIN_VERBS] or [(i, w) for i, w in tagged if i >= after] or tagged
+    if words:
+        at, word = words[0]
+        said = _as_written(question, folded, at, at + len(word)) + "的日期"
+    else:  # the asking word itself (哪一天經立法院三讀通過: jieba finds no verb of two characters)
+        m = asked[0] if asked else None
+        said = _as_written(question, folded, m.start(), m.start(1)) if m else "日期"
     alternatives = "|".join(map(re.escape, verbs))
-    return Slot("date", f"{said}的日期", rf"(?s)^(?=.*(?:{_DATE}))(?=.*(?:{alternatives}))")
+    return Slot("date", said, rf"(?s)^(?=.*(?:{_DATE}))(?=.*(?:{alternatives}))")
 
 
 def slot(asks: str | None, folded: str, question: str) -> Slot | None:
     """What a number or a date question (``asks``) asks its answer to hold, read in ``question``: the
     clause that asks when the question tells first, else the whole question (``folded``: its folded text)."""
+    duration = lasting(folded, question)
+    if duration is not None:
+        return duration
     if asks == "number":
         return counted(folded, question)
     return dated(folded, question) if asks == "date" else None

@@ -231,6 +231,9 @@ def test_a_not_found_on_words_the_documents_all_use_names_what_the_closest_passa
     ("這個中心是哪一年成立的？", "date", "成立的日期", "該中心成立以來收到許多檢舉", False),
     # read in the clause that asks, after a story
     ("學生的照片被傳開了，這個法是什麼時候修正的？", "date", "修正的日期", "該法於113年7月修正", True),
+    # what is shown is a word of the question: the verb after the asking word, else the asking word itself
+    ("草案是哪一天報行政院審查的？", "date", "審查的日期", "草案於113年3月7日報行政院審查", True),
+    ("草案是在哪一天經立法院三讀通過的？", "date", "哪一天", "草案於113年7月12日三讀", False),
 ])
 def test_a_number_or_date_question_names_what_its_answer_must_hold(question, kind, said, sentence, held):
     from index.textnorm import fold
@@ -239,6 +242,30 @@ def test_a_number_or_date_question_names_what_its_answer_must_hold(question, kin
     q = analyse(question)
     assert q.asks == kind and q.slot is not None and q.slot.kind == kind and q.slot.said == said
     assert holds(q.slot, [fold(sentence)]) == float(held)
+
+
+@pytest.mark.parametrize("question, said, sentence, held", [
+    ("這類案件依法要在幾小時內通報？", "幾小時內", "應於24小時內通報主管機關", True),
+    ("這類案件依法要在幾小時內通報？", "幾小時內", "該中心於2023年收到近5,000條檢舉", False),  # a year is no length
+    ("這種App生成一張圖要多久？", "多久", "只要花短短數秒的時間", True),
+    ("這個罪最重會被判幾年？", "幾年", "處5年以下有期徒刑", True),
+    ("這個罪最重會被判幾年？", "幾年", "本法於民國113年修正", False),
+])
+def test_a_question_asking_how_long_names_a_length_of_time(question, said, sentence, held):
+    """多久, 幾小時內, 判幾年 ask a length of time, whatever else the question asks; a date does not hold one."""
+    from index.textnorm import fold
+    from qa.slots import holds
+
+    q = analyse(question)
+    assert q.slot is not None and q.slot.kind == "duration" and q.slot.said == said
+    assert holds(q.slot, [fold(sentence)]) == float(held)
+
+
+@pytest.mark.parametrize("question", ["學生說用App幾秒就能做出來，門檻真的這麼低嗎？", "疫情那幾年，網路性剝削有變嚴重嗎？",
+                                      "數位倫理教育應該從幾年級開始？"])
+def test_a_few_seconds_those_years_and_a_school_grade_ask_no_date_or_length(question):
+    q = analyse(question)
+    assert q.asks != "date" and q.slot is None
 
 
 @pytest.mark.parametrize("question", ["How many countries ratified it?", "When was it founded?", "歐盟把AI分成哪幾類？",
