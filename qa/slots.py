@@ -62,9 +62,8 @@ _PLAIN_VERBS = frozenset("是 有 在 要 会 能 可以 说 让 做 被 用 看
 
 @dataclass(frozen=True)
 class Slot:
-    """What an answer must hold: ``kind`` (``number``, ``duration`` or ``date``), ``said`` (shown when no quote
-    holds it)
-    and ``pattern`` (for the folded text of a sentence)."""
+    """What an answer must hold: ``kind`` (``number``, ``duration`` or ``date``), ``said`` (shown when no
+    quote holds it) and ``pattern`` (for the folded text of a sentence)."""
 
     kind: str
     said: str
@@ -111,7 +110,7 @@ def dated(folded: str, question: str) -> Slot | None:
     import rjieba  # 0.1 s to import, paid once (``qa.answerer.warm_up``)
 
     # the two characters after the asking word (什麼時候修正的, 哪一年成立的), and jieba's verbs
-    asked = [m for m in _AFTER_WHEN.finditer(folded)]
+    asked = list(_AFTER_WHEN.finditer(folded))
     tagged, tokens, at = [], set(), 0
     for w, tag in rjieba.tag(folded):
         tokens.add((at, w))
@@ -130,8 +129,7 @@ def dated(folded: str, question: str) -> Slot | None:
         at, word = words[0]
         said = _as_written(question, folded, at, at + len(word)) + "的日期"
     else:  # the asking word itself (哪一天經立法院三讀通過: jieba finds no verb of two characters)
-        m = asked[0] if asked else None
-        said = _as_written(question, folded, m.start(), m.start(1)) if m else "日期"
+        said = _as_written(question, folded, asked[0].start(), asked[0].start(1))
     alternatives = "|".join(map(re.escape, verbs))
     return Slot("date", said, rf"(?s)^(?=.*(?:{_DATE}))(?=.*(?:{alternatives}))")
 
