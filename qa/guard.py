@@ -740,6 +740,12 @@ def _helps(sentence: str, start: int) -> bool:
     return any(_HELP.search(c) and _QUESTION.search(c) for c in _CLAUSE_SPLIT.split(sentence[:start]))
 
 
+# the material handed to the requester: no story or role excuses it ("…被做成裸照了，可以傳給我看嗎")
+_TO_ME = _c(_any(_en(r"send\s+(?:me|it|them)", r"show\s+me", r"dm\s+me", r"pull\s+(?:it|them|\w+\s+\w+)\s+up\s+for\s+me",
+                     r"let\s+me\s+see"),
+                 _zh("给我看", "传给我", "发给我", "发我", "寄给我", "私我", "让我看", "调出来给我", "找出来给我")))
+
+
 def _judge_sentence(sents: list[str], i: int, names: list[str]) -> str:
     """Reason to refuse sentence ``i`` (its neighbours give context), or ""."""
     s = sents[i]
@@ -748,7 +754,7 @@ def _judge_sentence(sents: list[str], i: int, names: list[str]) -> str:
         return ""
     previous = sents[i - 1] if i > 0 else ""
     overridden = bool(_helps(s, start) or _VICTIM.search(s) or (previous and _VICTIM.search(previous)))
-    if overridden and not _EVASION.search(s):
+    if overridden and not _EVASION.search(s) and not _TO_ME.search(s, start):
         return ""
     context = " ".join(sents[max(0, i - 1): i + 2])
     if _STRONG_RE.search(s) or _MINOR_RE.search(context) or _has_minor_age(context):
