@@ -69,12 +69,27 @@ def test_the_model_reads_the_neighbour_margin():
     assert with_memory.probability(near_refused) > 0.99 > 0.01 > with_memory.probability(near_answered)
 
 
+def test_the_model_reads_the_same_margin_as_the_fit():
+    """The shipped model's one-question path and ``neighbour_margin`` (which ``bench/guard.py`` fits with)
+    give the same margin."""
+    rng = np.random.default_rng(0)
+    memory = {n: rng.standard_normal((50, d)).astype(np.float32) for n, d in (("a", 8), ("b", 5))}
+    refuse = rng.random(50) < 0.4
+    n_sig = len(guard.SIGNALS)
+    model = guard_model.Model(0.0, 0.5, np.zeros(n_sig, np.float32), np.zeros(guard_model.BUCKETS, np.float32),
+                              {}, memory, refuse, w_neighbours=1.0, k=guard_model.K)
+    for _ in range(5):
+        q = {n: rng.standard_normal(v.shape[1]).astype(np.float32) for n, v in memory.items()}
+        fit = guard_model.neighbour_margin(memory, refuse, {n: v[None, :] for n, v in q.items()}, guard_model.K)
+        assert model.vector_score(q) == pytest.approx(float(fit[0]), abs=1e-5)
+
+
 def test_a_question_read_in_windows_meets_its_neighbours_once(monkeypatch):
     """The neighbour margin depends on the question's vectors only: a long question read window by
     window computes it once, not once a window."""
     calls = []
-    real = guard_model.neighbour_margin
-    monkeypatch.setattr(guard_model, "neighbour_margin", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = guard_model.Model.vector_score
+    monkeypatch.setattr(guard_model.Model, "vector_score", lambda *a, **k: calls.append(1) or real(*a, **k))
     n_sig = len(guard.SIGNALS)
     model = guard_model.Model(0.0, 0.5, np.zeros(n_sig, np.float32), np.zeros(guard_model.BUCKETS, np.float32),
                               {"e": np.zeros(2, np.float32)}, {"e": np.stack([_unit(1, 0), _unit(0, 1)])},
