@@ -58,8 +58,9 @@ def features(q: Query, coverage: float, sentence_coverage: float, dense: list[fl
              margin: float = 0.0, slot_held: float = 0.0) -> dict[str, float]:
     """The model's inputs for one question (a pure function; see the module docstring)."""
     cjk = 1.0 if q.cjk else 0.0
-    # a length of time is a number of a unit of time: the same features as a count
-    number, date = (float(q.slot is not None and q.slot.kind in kinds) for kinds in (("number", "duration"), ("date",)))
+    kind = q.slot.kind if q.slot is not None else None
+    number = float(kind in ("number", "duration"))  # a length of time is a count of a unit of time
+    date = float(kind == "date")
     f = {"coverage": coverage, "sentence_coverage": sentence_coverage, "cjk": cjk, "cjk_coverage": cjk * coverage,
          "missing": float(missing > 0), "story": float(q.tells_story),
          "ask_coverage": coverage if ask_coverage is None else ask_coverage,

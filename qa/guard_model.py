@@ -97,26 +97,15 @@ class Model:
 
     @functools.cached_property
     def _sides(self) -> tuple[np.ndarray, np.ndarray]:
-        """The remembered prompts to refuse and to answer, each one contiguous matrix of the embedders'
-        vectors side by side: one product a side per question, where ``neighbour_margin`` sums one per
-        embedder over all rows and then copies out each side (2.2 ms a question on this host, 1.6 this way)."""
-        names = list(self.memory)
-        return tuple(np.ascontiguousarray(np.hstack([self.memory[n][rows] for n in names]))
-                     for rows in (self.memory_refuse, ~self.memory_refuse))
+        return sides(self.memory, self.memory_refuse)
 
     def vector_score(self, vectors: dict[str, np.ndarray]) -> float:
         """What the question's vectors add to the score: their weights and the neighbour margin. The same
         for every window of a question, so ``qa.guard.check`` computes it once."""
         z = sum(float(w @ vectors[name]) for name, w in self.w_vectors.items())
         if self.memory:
-            q = np.concatenate([np.asarray(vectors[n], np.float32) for n in self.memory])
-            margin = 0.0
-            for side, sign in zip(self._sides, (1.0, -1.0)):  # as neighbour_margin, for one question
-                sims = side @ q
-                kk = min(self.k, len(sims))
-                if kk:
-                    margin += sign * float(np.partition(sims, len(sims) - kk)[-kk:].mean())
-            z += self.w_neighbours * margin
+            q = np.concatenate([np.asarray(vectors[n], np.float32) for n in self.memory])[None, :]
+            z += self.w_neighbours * float(_side_margin(self._sides, q, self.k)[0])
         return z
 
     def probability(self, f: Features, vector_score: float | None = None) -> float:
@@ -128,23 +117,36 @@ class Model:
         return 1.0 / (1.0 + np.exp(-max(min(z, 40.0), -40.0)))
 
 
+def sides(memory: dict[str, np.ndarray], refuse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The memory rows labelled refuse and those labelled answer, each one contiguous matrix of the
+    embedders' vectors side by side: one product a side (a model builds them once; a question then costs
+    1.6 ms on this host where one product per embedder over every row and a copy of each side cost 2.2)."""
+    return tuple(np.ascontiguousarray(np.hstack([memory[n][rows] for n in memory])) for rows in (refuse, ~refuse))
+
+
+def _side_margin(both: tuple[np.ndarray, np.ndarray], queries: np.ndarray, k: int,
+                 exclude: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    out = np.zeros(len(queries), np.float32)
+    for i, (side, sign) in enumerate(zip(both, (1.0, -1.0))):
+        sims = queries @ side.T
+        if exclude is not None:
+            sims = np.where(exclude[i], -np.inf, sims)
+        kk = min(k, sims.shape[1])
+        if kk:
+            top = np.partition(sims, sims.shape[1] - kk, axis=1)[:, -kk:]
+            out += sign * np.where(np.isfinite(top), top, 0.0).mean(axis=1)
+    return out
+
+
 def neighbour_margin(memory: dict[str, np.ndarray], refuse: np.ndarray, queries: dict[str, np.ndarray], k: int,
                      exclude: np.ndarray | None = None) -> np.ndarray:
     """For each query row: the mean similarity of its ``k`` nearest memory rows labelled refuse minus that of
     its ``k`` nearest labelled answer, the similarity being the sum over embedders of the dot products of
     their (normalised) vectors. ``exclude``: a boolean (queries x memory) mask of pairs not to count (in
     fitting, a prompt never meets itself or the variants derived from it)."""
-    sims = sum(queries[n] @ memory[n].T for n in memory)
-    if exclude is not None:
-        sims = np.where(exclude, -np.inf, sims)
-    out = np.zeros(len(sims), np.float32)
-    for label, sign in ((True, 1.0), (False, -1.0)):
-        part = sims[:, refuse == label]
-        kk = min(k, part.shape[1])
-        if kk:
-            top = np.partition(part, part.shape[1] - kk, axis=1)[:, -kk:]
-            out += sign * np.where(np.isfinite(top), top, 0.0).mean(axis=1)
-    return out
+    q = np.hstack([np.asarray(queries[n], np.float32) for n in memory])
+    return _side_margin(sides(memory, refuse), q, k, None if exclude is None else (exclude[:, refuse],
+                                                                                   exclude[:, ~refuse]))
 
 
 # Below this score the model overrules the patterns: on the labelled prompts and named question sets

@@ -122,21 +122,22 @@ def dated(folded: str, question: str) -> Slot | None:
         return None
     # shown: a word jieba found: the two characters after the asking word when they are one (什麼時候修正的),
     # else its first verb after the asking word (哪一天報行政院審查的: 審查, not 報行), else before it
-    after = asked[0].start() if asked else 0
-    words = [(m.start(1), m.group(1)) for m in asked[:1] if (m.start(1), m.group(1)) in tokens
-             and m.group(1) not in _PLAIN_VERBS] or [(i, w) for i, w in tagged if i >= after] or tagged
-    if words:
-        at, word = words[0]
-        said = _as_written(question, folded, at, at + len(word)) + "的日期"
+    first = asked[0] if asked else None
+    if first is not None and (first.start(1), first.group(1)) in tokens and first.group(1) not in _PLAIN_VERBS:
+        tagged.insert(0, (first.start(1), first.group(1)))
+    word = next(((i, w) for i, w in tagged if first is None or i >= first.start()), tagged[0] if tagged else None)
+    if word is not None:
+        said = _as_written(question, folded, word[0], word[0] + len(word[1])) + "的日期"
     else:  # the asking word itself (哪一天經立法院三讀通過: jieba finds no verb of two characters)
-        said = _as_written(question, folded, asked[0].start(), asked[0].start(1))
+        said = _as_written(question, folded, first.start(), first.start(1))
     alternatives = "|".join(map(re.escape, verbs))
     return Slot("date", said, rf"(?s)^(?=.*(?:{_DATE}))(?=.*(?:{alternatives}))")
 
 
 def slot(asks: str | None, folded: str, question: str) -> Slot | None:
-    """What a number or a date question (``asks``) asks its answer to hold, read in ``question``: the
-    clause that asks when the question tells first, else the whole question (``folded``: its folded text)."""
+    """What a question asks its answer to hold: a length of time whatever it asks for, else a number or a
+    date (``asks``), read in ``question``: the clause that asks when the question tells first, else the
+    whole question (``folded``: its folded text)."""
     duration = lasting(folded, question)
     if duration is not None:
         return duration
