@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -90,22 +90,29 @@ class Model:
     w_signals: np.ndarray
     w_ngrams: np.ndarray  # one weight a bucket; a question's n-gram vector is binary, L2-normalised
     w_vectors: dict[str, np.ndarray]  # by embedder name; empty for the text-only model
-    memory: dict[str, np.ndarray] | None = None  # by embedder name: the fitted prompts' vectors, one row each
-    memory_refuse: np.ndarray | None = None  # bool, one per memory row
+    memory: InitVar[dict[str, np.ndarray] | None] = None  # by embedder name: the fitted prompts' vectors
+    memory_refuse: InitVar[np.ndarray | None] = None  # bool, one per memory row
     w_neighbours: float = 0.0
     k: int = K
+    memory_scale: InitVar[float] = 1.0  # the memory's vectors are these times the real ones (int8 as shipped)
+    # what the model keeps of the memory: the embedders' names in order, and the rows of each side
+    memory_names: tuple[str, ...] = ()
+    memory_sides: tuple[np.ndarray, np.ndarray] | None = None
 
-    @functools.cached_property
-    def _sides(self) -> tuple[np.ndarray, np.ndarray]:
-        return sides(self.memory, self.memory_refuse)
+    def __post_init__(self, memory, memory_refuse, memory_scale):
+        # only the two sides are kept (one float matrix each), built straight from what is given: a
+        # second float copy of the shipped memory cost 31 MB of an answer's peak memory
+        if memory:
+            object.__setattr__(self, "memory_names", tuple(memory))
+            object.__setattr__(self, "memory_sides", sides(memory, memory_refuse, memory_scale))
 
     def vector_score(self, vectors: dict[str, np.ndarray]) -> float:
         """What the question's vectors add to the score: their weights and the neighbour margin. The same
         for every window of a question, so ``qa.guard.check`` computes it once."""
         z = sum(float(w @ vectors[name]) for name, w in self.w_vectors.items())
-        if self.memory:
-            q = np.concatenate([np.asarray(vectors[n], np.float32) for n in self.memory])[None, :]
-            z += self.w_neighbours * float(_side_margin(self._sides, q, self.k)[0])
+        if self.memory_sides is not None:
+            q = np.concatenate([np.asarray(vectors[n], np.float32) for n in self.memory_names])[None, :]
+            z += self.w_neighbours * float(_side_margin(self.memory_sides, q, self.k)[0])
         return z
 
     def probability(self, f: Features, vector_score: float | None = None) -> float:
@@ -117,11 +124,17 @@ class Model:
         return 1.0 / (1.0 + np.exp(-max(min(z, 40.0), -40.0)))
 
 
-def sides(memory: dict[str, np.ndarray], refuse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The memory rows labelled refuse and those labelled answer, each one contiguous matrix of the
-    embedders' vectors side by side: one product a side (a model builds them once; a question then costs
-    1.6 ms on this host where one product per embedder over every row and a copy of each side cost 2.2)."""
-    return tuple(np.ascontiguousarray(np.hstack([memory[n][rows] for n in memory])) for rows in (refuse, ~refuse))
+def sides(memory: dict[str, np.ndarray], refuse: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The memory rows labelled refuse and those labelled answer, each one contiguous float32 matrix of
+    the embedders' vectors side by side (divided by ``scale``): one product a side (a model builds them
+    once; a question then costs 1.6 ms on this host where one product per embedder over every row and a
+    copy of each side cost 2.2)."""
+    out = []
+    for rows in (refuse, ~refuse):
+        side = np.hstack([memory[n][rows] for n in memory])
+        out.append(np.ascontiguousarray(side, np.float32) if scale == 1.0 else
+                   np.divide(side, np.float32(scale), dtype=np.float32))
+    return tuple(out)
 
 
 def _side_margin(both: tuple[np.ndarray, np.ndarray], queries: np.ndarray, k: int,
@@ -207,14 +220,14 @@ def _load(path: Path = MODEL_PATH) -> dict[str, Model]:
             return {}
         names = [str(n) for n in data[f"{kind}_vector_names"]] if f"{kind}_vector_names" in data else []
         memory = None
-        if f"{kind}_memory_refuse" in data:
-            memory = {n: data[f"{kind}_memory_{i}"].astype(np.float32) / MEMORY_SCALE for i, n in enumerate(names)}
+        if f"{kind}_memory_refuse" in data:  # int8 as shipped; the model keeps only its float sides
+            memory = {n: data[f"{kind}_memory_{i}"] for i, n in enumerate(names)}
         out[kind] = Model(float(data[f"{kind}_bias"]), float(data[f"{kind}_threshold"]),
                           data[f"{kind}_w_signals"].astype(np.float32), data[f"{kind}_w_ngrams"].astype(np.float32),
                           {n: data[f"{kind}_w_vec_{i}"].astype(np.float32) for i, n in enumerate(names)},
                           memory, data[f"{kind}_memory_refuse"].astype(bool) if memory else None,
                           float(data[f"{kind}_w_neighbours"]) if memory else 0.0,
-                          int(data[f"{kind}_k"]) if memory else K)
+                          int(data[f"{kind}_k"]) if memory else K, MEMORY_SCALE)
     return out
 
 
