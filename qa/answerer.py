@@ -35,7 +35,8 @@ from qa.extract import (
     type_match,
 )
 from qa.laws import reference_in
-from qa.query import Constraint, Query, analyse, unmet
+from qa.constraints import Constraint, unmet
+from qa.query import Query, analyse
 from qa.records import CLOSEST_SHOWN, Answer, Passage, Quote, Wording
 from qa.retriever import BOILERPLATE, FirstAsk, Index, open_index
 from qa.slots import holds

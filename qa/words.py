@@ -1,7 +1,7 @@
 """The content words of a Chinese question: the nouns and names a person asked about.
 
 A not-found that the abstention model decides has no constraint to name
-(``qa.query.Constraint``), but a near-topic question usually holds a word the
+(``qa.constraints.Constraint``), but a near-topic question usually holds a word the
 documents never use: 日本, 性平會, 慰撫金. ``content_words`` segments the
 question with jieba's dictionary (``rjieba``, the Rust port: no start-up cost)
 and keeps its nouns, names and idioms, as written; the answerer names those the

@@ -1,0 +1,38 @@
+"""Names as constraints (qa.constraints): found next to any script, not read in a story's clauses."""
+
+import pytest
+
+from qa.constraints import unmet
+from qa.query import analyse
+
+
+def _names(question: str) -> list[str]:
+    return [c.label for c in analyse(question).constraints if c.kind == "name"]
+
+
+@pytest.mark.parametrize("question, names", [
+    ("美國NCMEC在2023年收到多少件檢舉？", ["NCMEC"]),  # an acronym written against Chinese characters
+    ("我在一個Discord伺服器看到，Discord要怎麼檢舉？", ["Discord"]),  # a capitalised word in a Chinese question
+    ("How does Take It Down work?", []),  # an English question capitalises words that are not names
+    ("孩子手机上装了好几个AI修图APP，白宫有没有要求应用商店采取措施？", []),  # an app is not a name
+    # the platform a story says it happened on is not what is asked about
+    ("有人拿她IG的自拍用AI做成色情圖。這樣在法律上也算兒少性剝削製品嗎？", []),
+    ("LINE群組裡有人傳我小孩的AI合成裸照，LINE官方會主動幫忙刪除嗎？", ["LINE"]),
+    ("有人用App把她的照片合成裸照，在班級LINE群組裡傳開。老師該怎麼幫她？", []),
+])
+def test_names_a_question_asks_about(question, names):
+    assert _names(question) == names
+
+
+def test_a_name_split_in_two_is_met_by_the_word_the_documents_write():
+    """photo DNA is PhotoDNA: the name is met when the documents hold it run together with its neighbour."""
+    q = analyse("photo DNA是啥 可以抓到那種圖嗎")
+    assert [c.label for c in q.constraints if c.kind == "name"] == ["DNA"]
+    assert unmet(q.constraints, ["無關的段落"], lambda literal: literal == "photodna") == []
+    assert [c.label for c in unmet(q.constraints, ["無關的段落"], lambda literal: False)] == ["DNA"]
+
+
+def test_a_name_in_brackets_glosses_the_words_before_it():
+    """The documents write 通傳會; the question glosses it (NCC), which they never write."""
+    assert _names("台湾通传会（NCC）当时在研拟哪部法律草案？") == []
+    assert _names("NCC当时在研拟哪部法律草案？") == ["NCC"]
