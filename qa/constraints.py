@@ -231,6 +231,10 @@ def constraints(q: str, folded: str, asks: str | None, asking: str | None = None
     return tuple(out)
 
 
+# a citation in brackets ending with its year: (NCMEC, 2024), （張瑞邦，2024；The Guardian, 2024）, （2023）
+_CITED = re.compile(r"[（(][^（）()]{0,80}?(?:19|20)\d{2}[a-z]?\s*[）)]")
+
+
 def unmet(constraints: tuple[Constraint, ...], passages: list[str], mentions,
           answer: int | None = None) -> list[Constraint]:
     """The constraints that the passages found (folded here), the passage of the answer (``passages[answer]``;
@@ -248,5 +252,7 @@ def unmet(constraints: tuple[Constraint, ...], passages: list[str], mentions,
     def met(c: Constraint) -> bool:
         if c.scope == "documents":
             return any(map(mentions, c.literals))
-        return re.search(c.pattern, quoted if c.scope == "answer" else found) is not None
+        text = quoted if c.scope == "answer" else found
+        # the year of a figure is not the year a source is cited by: (NCMEC, 2024) is no figure of 2024
+        return re.search(c.pattern, _CITED.sub(" ", text) if c.kind == "year" else text) is not None
     return [c for c in constraints if not met(c)]

@@ -36,3 +36,10 @@ def test_a_name_in_brackets_glosses_the_words_before_it():
     """The documents write 通傳會; the question glosses it (NCC), which they never write."""
     assert _names("台湾通传会（NCC）当时在研拟哪部法律草案？") == []
     assert _names("NCC当时在研拟哪部法律草案？") == ["NCC"]
+
+
+def test_the_year_a_source_is_cited_by_is_not_the_year_of_a_figure():
+    q = analyse("NCMEC在2024年收到多少件檢舉？")
+    cited = "NCMEC從2023年開始接受檢舉，當年即收到近5,000條的檢舉（張瑞邦，2024；The Guardian, 2024）。"
+    assert [c.label for c in unmet(q.constraints, [cited], lambda literal: True, 0)] == ["2024年"]
+    assert unmet(q.constraints, ["2024年共收到2萬件檢舉（NCMEC, 2025）"], lambda literal: True, 0) == []
