@@ -227,8 +227,8 @@ def date_mentions(text: str, start: int, end: int) -> tuple[tuple[str, str], ...
 
 # ---- what a person types ---------------------------------------------------------------------
 
-_REF_ARTICLE = re.compile(
-    rf"(?:第\s*)?({_N})\s*[條条]?\s*(?:之\s*({_N})|-\s*([0-9]+))?"
+_REF_ARTICLE = re.compile(  # not 哪一條 / 這一條 / 每一條 (which, this, each article)
+    rf"(?:第\s*|(?<![哪那这這每某同幾几]))({_N})\s*[條条]?\s*(?:之\s*({_N})|-\s*([0-9]+))?"
     rf"(?:\s*第?\s*({_N})\s*[項项])?(?:\s*第?\s*({_N})\s*款)?")
 _EN_ARTICLE = re.compile(r"(?:art(?:icle)?\.?|§{1,2}|section|sec\.)\s*([0-9]+)(?:\s*-\s*([0-9]+))?((?:\s*\(\s*[0-9a-z]+\s*\))*)", re.IGNORECASE)
 _EN_RECITAL = re.compile(rf"recital\s*\(?([0-9]+)\)?|序言\s*第?\s*({_N})\s*條?", re.IGNORECASE)
@@ -257,48 +257,65 @@ def parse_reference(text: str, names: dict[str, str]) -> tuple[str | None, dict]
     parts = [fold_name(ch) for ch in rest]
     origin = [i for i, f in enumerate(parts) for _ in f]
     folded = "".join(parts)
-    law, hit = None, ""
-    for alias, name in names.items():
-        if len(alias) > len(hit) and alias and alias in folded:
-            law, hit = name, alias
-    after_law = -1  # where the law's name ended (a bare 319-4 counts only right there)
-    if hit:  # the law's name is not read as a locator
-        at = folded.find(hit)
-        a, b = origin[at], origin[at + len(hit) - 1] + 1
-        rest, after_law = rest[:a] + " " + rest[b:], a + 1
+    named = []  # (start, end, law) in ``rest`` of every law's name, the longer name first where two overlap
+    for alias, name in sorted(names.items(), key=lambda kv: -len(kv[0])):
+        at = folded.find(alias) if alias else -1
+        while at >= 0:
+            a, b = origin[at], origin[at + len(alias) - 1] + 1
+            if all(b <= x or a >= y for x, y, _ in named):
+                named.append((a, b, name))
+            at = folded.find(alias, at + 1)
+    for a, b, _ in named:  # a law's name is not read as a locator; the offsets stay
+        rest = rest[:a] + " " * (b - a) + rest[b:]
     loc: dict = {}
+    at = None  # where the locator is written
     if (m := _EN_RECITAL.search(rest)):
         loc["recital"] = number(m.group(1) or m.group(2))
-        return law, loc
+        return _law_of(named, m.start()), loc
     if (m := _EN_CHAPTER.search(rest)):
         a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
         loc["chapter"] = str(number(a)) + (f"-{number(b)}" if b else "")
-        rest = rest[:m.start()] + rest[m.end():]
+        at = m.start()
+        rest = rest[:m.start()] + " " * (m.end() - m.start()) + rest[m.end():]
     if (m := _EN_ARTICLE.search(rest)):
+        at = m.start()
         loc["article"] = m.group(1) + (f"-{m.group(2)}" if m.group(2) else "")
         sub = subdivisions(m.group(3))
         if "paragraph" in sub and "item" not in sub:  # Art. 3(60): a paragraph, or an EU act's point
             sub["point"] = sub.pop("paragraph")    # the lookup accepts either
         loc.update(sub)
-    elif (m := _best_article(rest, law is not None, after_law)):
+    elif (m := _best_article(rest, tuple(b for _, b, _ in named))):
+        at = m.start()
         loc["article"] = str(number(m.group(1))) + (f"-{number(m.group(2) or m.group(3))}" if (m.group(2) or m.group(3)) else "")
         if m.group(4):
             loc["paragraph"] = number(m.group(4))
         if m.group(5):
             loc["item"] = number(m.group(5))
-    return law, loc
+    return _law_of(named, at), loc
 
 
-def _best_article(rest: str, named: bool, after_law: int) -> re.Match | None:
+def _law_of(named: list[tuple[int, int, str]], at: int | None) -> str | None:
+    """The law a locator written at ``at`` belongs to: the name written nearest before it (兒少權法第46條),
+    else the nearest after it (Art. 3 of the AI Act); with no locator, the longest name."""
+    if not named:
+        return None
+    if at is None:
+        return max(named, key=lambda n: n[1] - n[0])[2]
+    before = [n for n in named if n[1] <= at]
+    return max(before, key=lambda n: n[1])[2] if before else min(named, key=lambda n: n[0])[2]
+
+
+def _best_article(rest: str, law_ends: tuple[int, ...]) -> re.Match | None:
     """The article in what a person typed: one written with 第…條 or 條之 wherever it stands; a bare
-    319-4 or 235 only right after the law's name, and never a count, an age, a year or a phone number."""
+    319-4 or 235 only right after a law's name (``law_ends``: where each ends), and never a count, an
+    age, a year or a phone number."""
     weak = None
     for m in _REF_ARTICLE.finditer(rest):
         written = m.group(0)
         if re.search("[條条]", written) or written.lstrip().startswith("第"):
             return m
         follows = rest[m.end():m.end() + 1]
-        if named and weak is None and 0 <= m.start() - after_law <= 2 and re.search(r"\d", written) \
+        if weak is None and any(0 <= m.start() - end <= 2 for end in law_ends) and re.search(r"\d", written) \
                 and not re.match(r"[\d年歲岁級级個个月日號号%％人件萬万元]", follows):
             weak = m
     return weak

@@ -217,6 +217,30 @@ def test_a_year_an_age_or_a_count_in_a_question_is_not_an_article():
     assert parse_reference("刑法319-4", names) == ("中華民國刑法", {"article": "319-4"})
 
 
+def test_an_article_belongs_to_the_law_named_nearest_before_it():
+    """A question naming two laws: 兒少權法第46條…及性剝削條例第8條 asks of the first law's article 46
+    (it was read as article 46 of the longer name); an English article names its law after it."""
+    from index.lawref import fold_name, parse_reference
+
+    names = {fold_name(k): v for k, v in {"兒少權法": "兒童及少年福利與權益保障法", "性剝削條例": "兒童及少年性剝削防制條例",
+             "歐盟人工智慧法": "歐盟人工智慧法", "基本權利憲章": "歐盟基本權利憲章", "AI Act": "歐盟人工智慧法"}.items()}
+    assert parse_reference("兒少權法第46條第3項及性剝削條例第8條第1項，要求平臺做什麼？", names) == \
+        ("兒童及少年福利與權益保障法", {"article": "46", "paragraph": 3})
+    assert parse_reference("歐盟人工智慧法序言第28條涉及《基本權利憲章》的哪些權利？", names) == \
+        ("歐盟人工智慧法", {"recital": 28})
+    assert parse_reference("What does Art. 50 of the AI Act require?", names) == ("歐盟人工智慧法", {"article": "50"})
+    assert parse_reference("兒少權法", names) == ("兒童及少年福利與權益保障法", {})
+
+
+def test_which_article_is_no_article():
+    from index.lawref import fold_name, parse_reference
+
+    names = {"刑法": "中華民國刑法", fold_name("歐盟人工智慧法"): "歐盟人工智慧法"}
+    for q in ("歐盟人工智慧法的哪一條序言提到操縱？", "刑法的這一條怎麼適用？", "刑法每一條都適用嗎？"):
+        assert "article" not in parse_reference(q, names)[1], q
+    assert parse_reference("刑法第一條", {"刑法": "中華民國刑法"}) == ("中華民國刑法", {"article": "1"})
+
+
 def test_each_citation_is_found_once_and_bare_subparagraphs_follow_their_article():
     text = "依刑法第1條規定。另第2條亦有規定。該公約亦同。該規則亦同。兒少性剝削條例第2條第1項規定甚詳。其中第3款所稱者。"
     got = [(m.surface, m.article, m.paragraph, m.item) for m in extract(text)[0]]
