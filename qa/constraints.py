@@ -58,7 +58,7 @@ _PLACES = {
     "美国": "美國", "united states": "the US", "欧盟": "歐盟", "european union": "the EU", "联合国": "聯合國",
     "台湾": "臺灣", "taiwan": "Taiwan", "加州": "加州", "california": "California", "德州": "德州", "texas": "Texas",
 }
-_PLACE_RE = re.compile("|".join(re.escape(k) if not k.isascii() else rf"\b{re.escape(k)}\b"
+_PLACE_RE = re.compile("|".join(re.escape(k) if not k.isascii() else rf"(?<![a-z0-9]){re.escape(k)}(?![a-z0-9])"
                                 for k in sorted(_PLACES, key=len, reverse=True)))
 # the same place written another way in the documents (folded)
 _PLACE_ALIASES = {"美国": ("美国", "美方", "白宫", "united states", "u.s."), "united states": ("美国", "united states", "u.s."),

@@ -43,3 +43,7 @@ def test_the_year_a_source_is_cited_by_is_not_the_year_of_a_figure():
     cited = "NCMEC從2023年開始接受檢舉，當年即收到近5,000條的檢舉（張瑞邦，2024；The Guardian, 2024）。"
     assert [c.label for c in unmet(q.constraints, [cited], lambda literal: True, 0)] == ["2024年"]
     assert unmet(q.constraints, ["2024年共收到2萬件檢舉（NCMEC, 2025）"], lambda literal: True, 0) == []
+
+
+def test_a_place_in_latin_letters_is_found_against_chinese():
+    assert [c.label for c in analyse("Japan有類似的法律嗎？").constraints if c.kind == "place"] == ["Japan"]
