@@ -11,6 +11,7 @@ passage or the documents do not meet, and a not-found names them
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -229,6 +230,23 @@ def constraints(q: str, folded: str, asks: str | None, asking: str | None = None
     for name, ways in () if shouting else _names(q if asking is None else asking, lang == "zh"):
         add(Constraint("name", name, _literal_pattern(ways), literals=ways))
     return tuple(out)
+
+
+# a name written out in capitalised words, small words between them allowed (Center for Democracy and Technology)
+_WRITTEN_OUT = re.compile(r"[A-Z][A-Za-z]+(?:\s+(?:(?:of|and|for|the|on|to|in|against)\s+)*[A-Z][A-Za-z]+)+")
+
+
+@functools.lru_cache(maxsize=4)
+def acronyms(index) -> frozenset[str]:
+    """The initials, lower-case, of every name ``index``'s documents write out in capitalised words: a
+    question's CDT is the Center for Democracy and Technology they name. Read once per opened store."""
+    out = set()
+    for doc in index.docs.values():
+        for m in _WRITTEN_OUT.finditer(doc.text):
+            initials = "".join(w[0] for w in m.group(0).split() if w[0].isupper())
+            if len(initials) >= 2:
+                out.add(initials.lower())
+    return frozenset(out)
 
 
 # a citation in brackets ending with its year: (NCMEC, 2024), （張瑞邦，2024；The Guardian, 2024）, （2023）

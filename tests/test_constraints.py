@@ -47,3 +47,18 @@ def test_the_year_a_source_is_cited_by_is_not_the_year_of_a_figure():
 
 def test_a_place_in_latin_letters_is_found_against_chinese():
     assert [c.label for c in analyse("Japan有類似的法律嗎？").constraints if c.kind == "place"] == ["Japan"]
+
+
+def test_an_acronym_is_met_by_the_name_the_documents_write_out():
+    """CDT is met where the documents write Center for Democracy and Technology, and only there."""
+    from types import SimpleNamespace
+
+    from qa.constraints import acronyms
+
+    class Store:  # an opened store: hashable, as qa.retriever.Index is
+        docs = {"a": SimpleNamespace(text="美國民主與技術中心（Center for Democracy and\nTechnology）發布報告")}
+
+    found = acronyms(Store())
+    assert "cdt" in found and "ncc" not in found
+    q = analyse("CDT的報告說了什麼？")
+    assert unmet(q.constraints, ["報告"], lambda lit: lit in found) == []
