@@ -696,10 +696,6 @@ def _clause_seeks(clause: str) -> bool:
     return False
 
 
-def _sentence_seeks(sentence: str) -> bool:
-    return _seek_start(sentence) is not None
-
-
 def _seek_start(sentence: str) -> int | None:
     """Where the first clause that seeks begins (0 for a keyword-style query), or None if none seeks."""
     start = 0
@@ -850,7 +846,7 @@ def read(question: str) -> Reading:
         "rule_minor": float(SEXUAL_MINOR_SEEK in reasons),
         "rule_edit": float(NONCONSENSUAL_SEXUAL_EDIT in reasons),
         "sexual": float(bool(_SEXUAL_RE.search(folded))),
-        "seeks": float(any(_sentence_seeks(x) for x in sents)),
+        "seeks": float(any(_seek_start(x) is not None for x in sents)),
         "strong": float(bool(_STRONG_RE.search(folded))),
         "minor": float(bool(_MINOR_RE.search(folded)) or _has_minor_age(folded)),
         "person": float(bool(_PERSON_RE.search(folded)) or bool(names)),

@@ -62,3 +62,21 @@ def test_an_acronym_is_met_by_the_name_the_documents_write_out():
     assert "cdt" in found and "ncc" not in found
     q = analyse("CDT的報告說了什麼？")
     assert unmet(q.constraints, ["報告"], lambda lit: lit in found) == []
+
+
+def test_the_acronyms_of_a_store_are_not_kept_once_the_store_is_let_go():
+    import gc
+    import weakref
+    from types import SimpleNamespace
+
+    from qa.constraints import acronyms
+
+    class Store:
+        docs = {"a": SimpleNamespace(text="Internet Watch Foundation")}
+
+    store = Store()
+    assert acronyms(store) == frozenset({"iwf"})
+    gone = weakref.ref(store)
+    del store
+    gc.collect()
+    assert gone() is None
