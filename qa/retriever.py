@@ -21,7 +21,7 @@ import numpy as np
 
 from index.backend import LexQuery, Searcher, current_marker, location_key, open_location, parse_location
 from index.chunk import Chunk
-from index.embed import get_embedder
+from index.embed import embed_queries_each, get_embedder
 from index.errors import IndexCorrupt, IndexMismatch, InvalidQuestion, UnknownSource
 from index.lexical import hashes, tokens
 from index.store import DocRecord, Store, default_store
@@ -118,16 +118,14 @@ class Index:
             hit = self._qcache.get(q.text)
         if hit is not None:
             return hit
-        text = q.embed_text
-        vecs = [e.embed_queries([text])[0] for e in self.embedders]
-        # a story told before the question: blend in the vector of the ask
+        # a story told before the question: blend in the vector of the ask (encoded in the same call)
         share = self.settings.focus_dense
-        if share > 0 and q.tells_story:
-            mixed = []
-            for e, v in zip(self.embedders, vecs):
-                m = (1 - share) * v + share * e.embed_queries([q.ask])[0]
-                mixed.append((m / max(float(np.linalg.norm(m)), 1e-12)).astype(np.float32))
-            vecs = mixed
+        story = share > 0 and q.tells_story
+        mats = embed_queries_each(self.embedders, [q.embed_text] + ([q.ask] if story else []))
+        vecs = [m[0] for m in mats]
+        if story:
+            vecs = [(v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
+                    for v in ((1 - share) * m[0] + share * m[1] for m in mats)]
         with self._qcache_lock:
             self._qcache[q.text] = vecs
             while len(self._qcache) > QUERY_CACHE:

