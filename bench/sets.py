@@ -3,7 +3,8 @@
 The query adapters and the sentence scorer read their answerable questions; the abstention model reads
 them all, the guard all of ``GUARD_SETS``. The untouched sets (``tests/eval/untouched*.jsonl``) are
 never fitted on. pairs, short, school and voices were measured before anything was fitted on them
-(docs/BENCHMARKS.md).
+(docs/BENCHMARKS.md); stories (questions that tell what happened before they ask) is measured and not yet
+fitted on.
 """
 
 from __future__ import annotations
