@@ -97,6 +97,8 @@ def main(argv=None) -> int:
     ap.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic regression")
     ap.add_argument("--sets", nargs="+", default=list(FIT_SETS),
                     help="seed question sets (tests/eval/NAME.jsonl) to fit on; never untouched")
+    ap.add_argument("--drop", nargs="*", default=(), choices=FEATURES, metavar="FEATURE",
+                    help="features to leave out of the model")
     ap.add_argument("--write", action="store_true", help=f"write {CALIBRATION_PATH.relative_to(ROOT)}")
     args = ap.parse_args(argv)
     refuse_untouched(ap, args.sets)
@@ -125,11 +127,14 @@ def main(argv=None) -> int:
     parts.append(("DRCD on DRCD (answerable)", *rows_for(drcd, sample), 1, False))
 
     X = np.concatenate([p[1] for p in parts])
+    cjk = X[:, FEATURES.index("cjk")] > 0
+    kept = [i for i, name in enumerate(FEATURES) if name not in args.drop]
+    names = [FEATURES[i] for i in kept]
+    X = X[:, kept]
     blocked = np.concatenate([p[2] for p in parts])
     y = np.concatenate([np.full(len(p[1]), p[3]) for p in parts])
     seed = np.concatenate([np.full(len(p[1]), p[4]) for p in parts])
     groups = np.concatenate([np.full(len(p[1]), i) for i, p in enumerate(parts)])
-    cjk = X[:, FEATURES.index("cjk")] > 0
 
     # validation: every group is predicted by a model fitted without it
     held = np.zeros(len(y), dtype=bool)
@@ -144,7 +149,7 @@ def main(argv=None) -> int:
     prob = 1 / (1 + np.exp(-(X @ w + b)))
     th = thresholds_for(prob, y, seed, cjk, blocked, args.max_false_abstain, args.max_false_abstain_other)
     answered = predict(X, w, b, th, cjk, blocked)
-    print(f"features   {FEATURES}\nweights    {np.round(w, 3).tolist()}\nbias       {b:.3f}\n"
+    print(f"features   {names}\nweights    {np.round(w, 3).tolist()}\nbias       {b:.3f}\n"
           f"thresholds { {k: round(v, 4) for k, v in th.items()} }")
     print(f"{'group':<40} {'n':>5}  answered (fit)  answered (group left out)")
     report = {}
@@ -155,7 +160,7 @@ def main(argv=None) -> int:
         report[name] = {"n": int(g.sum()), "answered": round(float(answered[g].mean()), 4),
                         "answered_left_out": round(float(held[g].mean()), 4)}
 
-    model = {"embedders": list(e.name for e in seeds.embedders), "features": FEATURES,
+    model = {"embedders": list(e.name for e in seeds.embedders), "features": names,
              "weights": [round(float(v), 6) for v in w], "bias": round(float(b), 6),
              "threshold": round(min(th.values()), 6), "thresholds": {k: round(v, 6) for k, v in th.items()},
              "fitted_on": report}

@@ -67,14 +67,16 @@ CORPUS_FILES = ("base.jsonl", "augmented.jsonl", "base2.jsonl", "augmented2.json
                 "base7.jsonl", "augmented7.jsonl")
 
 
-def load_rows() -> tuple[list[dict], list[dict]]:
-    """(rows to fit and validate on, untouched rows); each row: text, refuse, family, lang."""
+def load_rows(unremembered: tuple[str, ...] = ()) -> tuple[list[dict], list[dict]]:
+    """(rows to fit and validate on, untouched rows); each row: text, refuse, family, lang. The corpus files
+    named in ``unremembered`` are fitted on too, but their prompts are never among the remembered ones."""
     rows = []
-    for name in CORPUS_FILES:
+    for name in CORPUS_FILES + tuple(unremembered):
         for line in open(CORPUS / name, encoding="utf-8"):
             r = json.loads(line)
             rows.append({"text": r["text"], "refuse": bool(r["refuse"]), "family": r["family"], "lang": r["lang"],
-                         "base": r.get("derived_from") or r["id"], "derived": "derived_from" in r})
+                         "base": r.get("derived_from") or r["id"],
+                         "derived": "derived_from" in r or name in unremembered})
     for line in open(ROOT / "tests" / "data" / "guard_prompts.jsonl", encoding="utf-8"):
         r = json.loads(line)
         rows.append({"text": r["text"], "refuse": bool(r["refuse"]), "lang": r.get("lang", ""),
@@ -272,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="only check the shipped model through qa.guard.check: held-back prompts, question sets, cost")
     ap.add_argument("--no-neighbours", action="store_true",
                     help="leave the neighbour margin out (the linear model alone, for comparison)")
+    ap.add_argument("--unremembered", nargs="*", default=(), metavar="FILE",
+                    help="more corpus files to fit on whose prompts the neighbour margin never remembers "
+                         "(e.g. minimal pairs: base8.jsonl augmented8.jsonl)")
     ap.add_argument("--jobs", type=int, default=2, help="families fitted at once")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--write", action="store_true", help=f"write {guard_model.MODEL_PATH.relative_to(ROOT)}")
@@ -280,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     store = ROOT / "bench" / "out" / "seeds-store"
     build([ROOT / "seeds"], store, IndexSettings())
     index = Index(store)
-    rows, untouched = load_rows()
+    rows, untouched = load_rows(tuple(a.unremembered))
     if a.shipped:
         print(json.dumps(check_shipped(index, untouched), indent=1))
         return 0
