@@ -76,7 +76,7 @@ def load_rows(unremembered: tuple[str, ...] = ()) -> tuple[list[dict], list[dict
             r = json.loads(line)
             rows.append({"text": r["text"], "refuse": bool(r["refuse"]), "family": r["family"], "lang": r["lang"],
                          "base": r.get("derived_from") or r["id"],
-                         "derived": "derived_from" in r or name in unremembered})
+                         "remember": "derived_from" not in r and name not in unremembered})
     for line in open(ROOT / "tests" / "data" / "guard_prompts.jsonl", encoding="utf-8"):
         r = json.loads(line)
         rows.append({"text": r["text"], "refuse": bool(r["refuse"]), "lang": r.get("lang", ""),
@@ -292,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     y = np.array([r["refuse"] for r in rows], dtype=int)
     fams = np.array([r["family"] for r in rows])
     bases = np.array([r.get("base", f"row{i}") for i, r in enumerate(rows)])
-    hand = np.array([not r.get("derived") for r in rows])  # written by hand, not derived by augment.py
+    # remembered by the neighbour margin: written by hand (not derived by augment.py), not --unremembered
+    hand = np.array([r.get("remember", True) for r in rows])
     # the patterns alone (guard.check would add the shipped model, fitted on these very rows)
     rules = np.array([guard.patterns(r["text"]).refused for r in rows])
     report: dict = {"rows": len(rows), "families": {}}

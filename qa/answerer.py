@@ -35,7 +35,7 @@ from qa.extract import (
     type_match,
 )
 from qa.laws import reference_in
-from qa.constraints import Constraint, acronyms, unmet
+from qa.constraints import Constraint, unmet
 from qa.query import Query, analyse
 from qa.records import CLOSEST_SHOWN, Answer, Passage, Quote, Wording
 from qa.retriever import BOILERPLATE, FirstAsk, Index, open_index
@@ -175,8 +175,7 @@ def gather_evidence(index: Index, q: Query, settings: AnswerSettings = AnswerSet
     top = int(order[0])
     dense = [float(signals[f"dense{i}"][top]) for i in range(index.engine.n_dense)]
     best = scored[0] if scored else None
-    missing = unmet(q.constraints, [p.text for p in passages], lambda lit: index.mentions(lit) or lit in acronyms(index),
-                    best.passage_rank if best else None)
+    missing = unmet(q.constraints, [p.text for p in passages], index.mentions, best.passage_rank if best else None)
     # the best sentence, folded, for what is asked; the best three for a number or date question's slot
     top = [fold(index.docs[c.source].text[c.start:c.end]) for c in scored[:3 if q.slot else 1]]
     feats = features(

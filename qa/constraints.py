@@ -12,7 +12,6 @@ passage or the documents do not meet, and a not-found names them
 from __future__ import annotations
 
 import re
-import weakref
 from dataclasses import dataclass
 
 from index import lawnames
@@ -236,23 +235,16 @@ def constraints(q: str, folded: str, asks: str | None, asking: str | None = None
 _WRITTEN_OUT = re.compile(r"[A-Z][A-Za-z]+(?:\s+(?:(?:of|and|for|the|on|to|in|against)\s+)*[A-Z][A-Za-z]+)+")
 
 
-_ACRONYMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # by opened store, gone with it
-
-
-def acronyms(index) -> frozenset[str]:
-    """The initials, lower-case, of every name ``index``'s documents write out in capitalised words: a
-    question's CDT is the Center for Democracy and Technology they name. Read once per opened store (held
-    no longer than the store: a rebuilt store is opened anew and the old one must be freed)."""
-    found = _ACRONYMS.get(index)
-    if found is None:
-        out = set()
-        for doc in index.docs.values():
-            for m in _WRITTEN_OUT.finditer(doc.text):
-                initials = "".join(w[0] for w in m.group(0).split() if w[0].isupper())
-                if len(initials) >= 2:
-                    out.add(initials.lower())
-        found = _ACRONYMS[index] = frozenset(out)
-    return found
+def acronyms(texts) -> frozenset[str]:
+    """The initials, lower-case, of every name the ``texts`` write out in capitalised words: a question's
+    CDT is the Center for Democracy and Technology the documents name (``qa.retriever.Index.acronyms``)."""
+    out = set()
+    for text in texts:
+        for m in _WRITTEN_OUT.finditer(text):
+            initials = "".join(w[0] for w in m.group(0).split() if w[0].isupper())
+            if len(initials) >= 2:
+                out.add(initials.lower())
+    return frozenset(out)
 
 
 # a citation in brackets ending with its year: (NCMEC, 2024), （張瑞邦，2024；The Guardian, 2024）, （2023）

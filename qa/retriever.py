@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future
+from functools import cached_property
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from index.errors import IndexCorrupt, IndexMismatch, InvalidQuestion, UnknownSo
 from index.lexical import hashes, tokens
 from index.store import DocRecord, Store, default_store
 from qa import adapter
+from qa.constraints import acronyms
 from qa.fusion import RetrievalSettings, fuse  # noqa: F401 - re-exported
 from qa.query import MAX_QUESTION_CHARS, Query, analyse, check_question  # noqa: F401 - re-exported
 from qa.records import Passage
@@ -91,13 +93,10 @@ class Index:
             by_source.setdefault(c.source, []).append(i)
         self._by_source = {s: np.array(v, dtype=np.int64) for s, v in by_source.items()}
         self._boilerplate = np.array([c.kind in BOILERPLATE for c in self.chunks], dtype=bool)
-        # Chunks written mostly in Latin script (an English abstract, citations).
-        # Multilingual embedders score same-language pairs higher, so for a
-        # question in another script than the chunk, dense scores are
-        # standardised within each script group (see scored_candidates).
+        # chunks mostly in Latin script (an English abstract, citations): multilingual embedders score same-language
+        # pairs higher, so for a question in another script dense scores are standardised per script group
         self._latin = np.array([_latin_share(c.text) > settings.latin_share for c in self.chunks], dtype=bool)
-        # sentence vectors (for choosing quotes), aligned with the chunks' sentences
-        self.sentence_spec = st.sentence_spec
+        self.sentence_spec = st.sentence_spec  # sentence vectors (for choosing quotes), aligned with chunks' sentences
         self.sentence_vectors = st.sentence_vectors  # SentenceRows, float16; a chunk's rows are widened when used
         self.sentence_base = np.cumsum([0] + [len(c.sentences) for c in self.chunks])
         if self.sentence_vectors is not None:
@@ -106,9 +105,14 @@ class Index:
 
     def mentions(self, literal: str) -> bool:
         """Do the documents hold ``literal`` (folded)? Every unigram and bigram token of it is in the
-        store's vocabulary: a lookup at any size of store (``qa.query.unmet``)."""
+        store's vocabulary (a lookup at any size of store), or it is the acronym of a name they write out."""
         h = np.unique(hashes(tokens(literal)))
-        return len(h) > 0 and len(self.bm25.lookup(h)) == len(h)
+        return (len(h) > 0 and len(self.bm25.lookup(h)) == len(h)) or literal in self.acronyms
+
+    @cached_property
+    def acronyms(self) -> frozenset[str]:
+        """The initials of the names the documents write out (``qa.constraints.acronyms``), read once."""
+        return acronyms(d.text for d in self.docs.values())
 
     # -- scoring ---------------------------------------------------------
     def query_vectors(self, q: Query) -> list[np.ndarray]:
@@ -122,10 +126,8 @@ class Index:
         share = self.settings.focus_dense
         story = share > 0 and q.tells_story
         mats = embed_queries_each(self.embedders, [q.embed_text] + ([q.ask] if story else []))
-        vecs = [m[0] for m in mats]
-        if story:
-            vecs = [(v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
-                    for v in ((1 - share) * m[0] + share * m[1] for m in mats)]
+        vecs = [(v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
+                for v in ((1 - share) * m[0] + share * m[1] for m in mats)] if story else [m[0] for m in mats]
         with self._qcache_lock:
             self._qcache[q.text] = vecs
             while len(self._qcache) > QUERY_CACHE:

@@ -51,32 +51,26 @@ def test_a_place_in_latin_letters_is_found_against_chinese():
 
 def test_an_acronym_is_met_by_the_name_the_documents_write_out():
     """CDT is met where the documents write Center for Democracy and Technology, and only there."""
-    from types import SimpleNamespace
-
     from qa.constraints import acronyms
 
-    class Store:  # an opened store: hashable, as qa.retriever.Index is
-        docs = {"a": SimpleNamespace(text="美國民主與技術中心（Center for Democracy and\nTechnology）發布報告")}
-
-    found = acronyms(Store())
+    found = acronyms(["美國民主與技術中心（Center for Democracy and\nTechnology）發布報告"])
     assert "cdt" in found and "ncc" not in found
     q = analyse("CDT的報告說了什麼？")
     assert unmet(q.constraints, ["報告"], lambda lit: lit in found) == []
 
 
-def test_the_acronyms_of_a_store_are_not_kept_once_the_store_is_let_go():
+def test_the_acronyms_of_a_store_are_read_once_and_let_go_with_it(fake_store):
+    """An opened store's documents mention the acronyms of the names they write out (Internet Watch
+    Foundation: IWF; Center for Democracy and Technology: CDT), read once and freed with the store."""
     import gc
     import weakref
-    from types import SimpleNamespace
 
-    from qa.constraints import acronyms
+    from qa.retriever import Index
 
-    class Store:
-        docs = {"a": SimpleNamespace(text="Internet Watch Foundation")}
-
-    store = Store()
-    assert acronyms(store) == frozenset({"iwf"})
-    gone = weakref.ref(store)
-    del store
+    index = Index(fake_store)
+    assert index.mentions("cdt") and not index.mentions("xqz")
+    assert index.acronyms is index.acronyms and "iwf" in index.acronyms
+    gone = weakref.ref(index)
+    del index
     gc.collect()
     assert gone() is None

