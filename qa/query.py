@@ -151,6 +151,16 @@ def split_clauses(question: str) -> tuple[list[str], int | None]:
     return parts, asking[-1]
 
 
+def asking_text(parts: list[str], i: int | None) -> str | None:
+    """What of a question a slot is read in (``qa.slots``): the clause that asks (``split_clauses``);
+    when every clause has a question word, those that end with a question mark, if not all do (本校有幾位
+    美籍學生的家長很關心…。白宮呼籲國會修訂哪一部法律？ asks which law, not how many); else None (all of it)."""
+    if i is not None:
+        return parts[i]
+    marked = [p for p in parts if p.endswith(("?", "？"))]
+    return "，".join(marked) if marked and len(marked) < len(parts) else None
+
+
 def embedding_text(question: str, budget: int = EMBED_CHARS) -> str:
     """What of ``question`` the embedders read: all of it when short; else the
     last clause that asks and the text before it, ``budget`` characters in
@@ -188,5 +198,6 @@ def analyse(question: object) -> Query:
                  ask_index=i, tells_story=story, happening=happening, asks=asks,
                  constraints=constraints(q[:ANALYSE_CHARS], head, asks, asking), terms=lookup(head, q),
                  # what a number or date question's answer must hold, read in the clause that asks
-                 slot=slot(asks, head, q) if i is None else slot(asks_for(ask := fold(parts[i])), ask, parts[i]))
+                 slot=slot(asks, head, q) if (said := asking_text(parts, i)) is None
+                 else slot(asks_for(ask := fold(said)), ask, said))
 

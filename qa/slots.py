@@ -40,14 +40,21 @@ _NUM = r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万亿]+)"
 # measure words that count the same kind of thing (folded, Simplified)
 _SAME = ("件条起则笔", "位名人")
 _MEASURES = "位名件张次项家条起所种篇份款则部国州人岁倍"
-_ASKED = re.compile(rf"(?:多少|几)\s*(个|[{_MEASURES}]|成|%|比例|百分比)?\s*([\u4e00-\u9fff]{{0,2}})")
+# 幾 after 這/那/前/過/好/的 is "these few", "several", "the few" (好幾個人, 作者總結的幾個特性), not a question
+_ASKED = re.compile(rf"(?:多少|(?<![这那前过好的])几)\s*(个|[{_MEASURES}]|成|%|比例|百分比)?\s*([\u4e00-\u9fff]{{0,2}})")
+# what follows 多少 that is no noun of what is counted: a particle, an adverb (增加多少嗎, 多少就夠), or a
+# unit of time (幾年之間增加了多少: a length of time is ``lasting``'s)
+_NOT_NOUN = "吗呢吧啊呀了的就才都也还是在和与或年月日天号"
+# nouns of people: counted by 位, 名 and 人 as well as by the noun (多少孩子 is answered by 3億名兒童)
+_PEOPLE = ("孩", "儿", "学生", "未成年", "少年", "青少年", "女", "男", "受害", "被害", "民众", "家长", "老师", "教师",
+           "用户", "网友", "成人", "人")
 _SHARE = r"\d[\d.]*\s*%|百分之|[一二三四五六七八九]成|\d+(?:\.\d+)?\s*成"
 _DATE = r"(?:19|20)\d{2}|\d{2,3}\s*年|\d{1,2}\s*月|\d{1,2}\s*日"
 _AFTER_WHEN = re.compile(r"(?:什么时候|何时|哪一?年|哪一?天|哪一?个?月|几月几[日号]|几号)(?:要|才|就|被|会|开始)?([\u4e00-\u9fff]{2})")
 # a length of time asked (多久, 幾小時內, 判幾年): not 這幾年 / 前幾天 (some years, a few days ago), not 幾年級,
-# not 西元幾年 / 民國幾年 (a date)
+# not 西元幾年 / 民國幾年 (a date), not 幾秒就能 / 幾年來 / 幾年之間 (in a few seconds, over the last few years)
 _LASTS = re.compile(r"多久|多长(?:的)?时间|(?<![这那前过哪元国])(?:几|多少)\s*(?:年(?![级代])|个月|周|个?星期|天|个?小时|"
-                    r"分钟|秒)(?:以内|之内|内|以下|以上)?(?![就便都即])")  # 幾秒就能: "in a few seconds"
+                    r"分钟|秒)(?:以内|之内|内|以下|以上)?(?![就便都即来间]|之间)")
 # a length of time held: 17小時, 數秒, 6個月, 5年以下, 維持了149年 (not a year: 2024年, 民國113年, 於113年,
 # 113年7月)
 _LENGTH = (r"(?:(?<![\d.])\d{1,3}(?:\.\d+)?|[一二两三四五六七八九十百半数几]+)\s*(?:多|余)?\s*"
@@ -92,8 +99,10 @@ def counted(folded: str, question: str) -> Slot | None:
         units = next((s for s in _SAME if measure in s), measure)
         # the number, then at most a few characters (近, 多, 餘, an adjective) before the measure word
         return Slot("number", said, rf"{_NUM}\s*(?:多|余)?\s*[^\d\s,，。]{{0,3}}?[{units}]")
-    if noun:
-        return Slot("number", said, rf"{_NUM}\s*(?:多|余)?\s*[^\d\s,，。]{{0,4}}?{re.escape(noun[0])}")
+    if noun and noun[0] not in _NOT_NOUN:
+        people = any(p.startswith(noun) or noun.startswith(p) for p in _PEOPLE)  # 多少未成(年人)
+        unit = "[位名人]|" + re.escape(noun[0]) if people else re.escape(noun[0])
+        return Slot("number", said, rf"{_NUM}\s*(?:多|余)?\s*[^\d\s,，。]{{0,4}}?(?:{unit})")
     return None
 
 

@@ -237,6 +237,12 @@ def test_a_not_found_on_words_the_documents_all_use_names_what_the_closest_passa
     # what is shown is a word of the question: the verb after the asking word, else the asking word itself
     ("草案是哪一天報行政院審查的？", "date", "審查的日期", "草案於113年3月7日報行政院審查", True),
     ("草案是在哪一天經立法院三讀通過的？", "date", "哪一天", "草案於113年7月12日三讀", False),
+    # people are counted by 位, 名 and 人 as well as by the noun
+    ("全球有多少孩子在網上受過傷害？", "number", "多少孩子", "每年有超過3億名兒童受害", True),
+    ("有多少未成年人受害？", "number", "多少未成", "每年有超過3億名兒童受害", True),
+    ("有多少未成年人受害？", "number", "多少未成", "每年有超過3億張圖像", False),
+    # read in the clauses that end with a question mark when every clause has a question word
+    ("全球到底有多少孩子受過傷害？有沒有具體數字？", "number", "多少孩子", "有3億名兒童", True),
 ])
 def test_a_number_or_date_question_names_what_its_answer_must_hold(question, kind, said, sentence, held):
     from index.textnorm import fold
@@ -275,7 +281,12 @@ def test_a_few_seconds_those_years_and_a_school_grade_ask_no_date_or_length(ques
                                       "深偽是什麼？",
                                       # "a few students", "some day" in the story told before the ask
                                       "下課時看到幾個學生在玩換臉App，把同學的臉換來換去。論文有沒有列出常見的軟體？",
-                                      "我兒子把同學的臉換到影片上。我擔心他哪天會做得更過分。文章對家長有什麼建議？"])
+                                      "我兒子把同學的臉換到影片上。我擔心他哪天會做得更過分。文章對家長有什麼建議？",
+                                      # a question word in a statement before the one that ends with "？"
+                                      "本校有幾位美籍學生的家長很關心，白宮呼籲國會修訂哪一部法律？",
+                                      # "the several traits", "a few words", "over a few years", a particle after 多少
+                                      "作者怎麼總結這類圖的幾個特性？", "孩子說打幾個字就能出圖，真的這麼簡單嗎？",
+                                      "幾年之間增加了多少？", "照片增加多少嗎？"])
 def test_only_a_chinese_number_or_date_question_has_a_slot(question):
     from qa.slots import holds
 
