@@ -37,6 +37,9 @@ from dataclasses import dataclass
 from index.textnorm import CJK
 
 _NUM = r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万亿]+)"
+# what may stand between a number and what it counts (近, 多, 餘, an adjective, 的): not a year's 年 or a
+# month's 月 (2023年的兒少 is no count of children)
+_GAP = r"[^\d\s,，。年月]"
 # measure words that count the same kind of thing (folded, Simplified)
 _SAME = ("件条起则笔", "位名人")
 _MEASURES = "位名件张次项家条起所种篇份款则部国州人岁倍"
@@ -45,7 +48,8 @@ _ASKED = re.compile(rf"(?:多少|(?<![这那前过好的])几)\s*(个|[{_MEASURE
 # what follows 多少 that is no noun of what is counted: a particle, an adverb (增加多少嗎, 多少就夠), or a
 # unit of time (幾年之間增加了多少: a length of time is ``lasting``'s)
 _NOT_NOUN = "吗呢吧啊呀了的就才都也还是在和与或年月日天号"
-# nouns of people: counted by 位, 名 and 人 as well as by the noun (多少孩子 is answered by 3億名兒童)
+# nouns of people: counted by 位, 名 and 人, or said of 兒童 / 兒少, as well as by the noun (多少孩子 is answered
+# by 3億名兒童 and 超過3億的兒少)
 _PEOPLE = ("孩", "儿", "学生", "未成年", "少年", "青少年", "女", "男", "受害", "被害", "民众", "家长", "老师", "教师",
            "用户", "网友", "成人", "人")
 _SHARE = r"\d[\d.]*\s*%|百分之|[一二三四五六七八九]成|\d+(?:\.\d+)?\s*成"
@@ -98,11 +102,11 @@ def counted(folded: str, question: str) -> Slot | None:
     if measure and measure != "个":
         units = next((s for s in _SAME if measure in s), measure)
         # the number, then at most a few characters (近, 多, 餘, an adjective) before the measure word
-        return Slot("number", said, rf"{_NUM}\s*(?:多|余)?\s*[^\d\s,，。]{{0,3}}?[{units}]")
+        return Slot("number", said, rf"{_NUM}\s*(?:多|余)?\s*{_GAP}{{0,3}}?[{units}]")
     if noun and noun[0] not in _NOT_NOUN:
         people = any(p.startswith(noun) or noun.startswith(p) for p in _PEOPLE)  # 多少未成(年人)
-        unit = "[位名人]|" + re.escape(noun[0]) if people else re.escape(noun[0])
-        return Slot("number", said, rf"{_NUM}\s*(?:多|余)?\s*[^\d\s,，。]{{0,4}}?(?:{unit})")
+        unit = "[位名人]|儿|" + re.escape(noun[0]) if people else re.escape(noun[0])  # 3億名兒童, 3億的兒少
+        return Slot("number", said, rf"{_NUM}\s*(?:多|余)?\s*{_GAP}{{0,4}}?(?:{unit})")
     return None
 
 
