@@ -12,10 +12,11 @@ passage or the documents do not meet, and a not-found names them
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from index import lawnames
-from index.textnorm import CJK, fold
+from index.textnorm import CJK, fold, to_simplified
 
 @dataclass(frozen=True)
 class Constraint:
@@ -24,7 +25,8 @@ class Constraint:
     Kinds: ``place``, ``year``, ``article`` (a law's article), ``law`` (a law of
     the lexicon, ``index.lawnames``, by any of its names), ``name`` (an
     acronym or a product-like name: OHCHR, PhotoDNA), and kinds of fact:
-    ``phone``, ``url``, ``sentence_length``, ``fine``, ``time`` (a length of time, in the unit asked).
+    ``phone``, ``url``, ``sentence_length``, ``fine``, ``fee`` (what a service costs, or whether it is
+    free), ``time`` (a length of time, in the unit asked).
     ``pattern`` is matched against the folded, lower-case text of the passages
     found (``scope="passages"``: a kind of fact) or of the passage quoted
     (``scope="answer"``: the year of a figure asked for). A constraint on every document (``scope="documents"``: a place, a
@@ -70,6 +72,43 @@ _PLACE_ALIASES = {"美国": ("美国", "美方", "白宫", "united states", "u.s
                   "中国大陆": ("中国大陆", "大陆", "中国")}
 
 
+# Platforms, apps and companies a question may ask about (what the documents say of Instagram's reporting form,
+# of Douyin's rules): (label, the ways it is written, folded, lower-case). A question naming one is answered only
+# if the documents name it in one of its ways (谷歌 is the Google they write); a name that is also a common
+# English word (LINE, Threads, Meta, Apple) is read only as written, capitalised. (Not QQ: in Taiwan it is a
+# crying face.) A platform a picture was posted to (po到fb, 傳到IG) is where it happened, not what is asked.
+_PLATFORMS = (
+    ("Instagram", ("instagram", "ig", "哀居")), ("Facebook", ("facebook", "fb", "脸书", "脸书网")),
+    ("Snapchat", ("snapchat",)), ("TikTok", ("tiktok", "抖音")), ("小紅書", ("小红书", "xiaohongshu", "rednote")),
+    ("微信", ("微信", "wechat")), ("微博", ("微博", "weibo")), ("LINE", ("LINE",)), ("Telegram", ("telegram",)),
+    ("Discord", ("discord",)), ("Twitter", ("twitter", "推特")), ("YouTube", ("youtube", "油管")),
+    ("WhatsApp", ("whatsapp",)), ("Threads", ("Threads",)), ("Dcard", ("dcard",)), ("PTT", ("ptt",)),
+    ("快手", ("快手",)), ("Bilibili", ("bilibili", "b站")), ("OnlyFans", ("onlyfans",)),
+    ("Pornhub", ("pornhub",)), ("iPhone", ("iphone", "ios")), ("Android", ("android", "安卓")),
+    ("Apple", ("Apple", "苹果")), ("Meta", ("Meta",)), ("Google", ("google", "谷歌")),
+    ("Microsoft", ("microsoft", "微软")), ("OpenAI", ("openai",)), ("Reddit", ("reddit",)),
+)
+# the documents may write one of them by another of its ways (folded, lower-case), whatever the question wrote
+_PLATFORM_WAYS = {label: tuple(w.lower() for w in ways) for label, ways in _PLATFORMS}
+_PLATFORM_RE = re.compile("|".join(
+    (rf"(?<![A-Za-z0-9]){re.escape(w)}(?![A-Za-z0-9])" if w.isascii() and not w.islower() else
+     rf"(?i:(?<![a-z0-9]){re.escape(w)}(?![a-z0-9]))" if w.isascii() else re.escape(w))
+    for _, ways in _PLATFORMS for w in sorted(ways, key=len, reverse=True)))
+_PLATFORM_OF = {w.lower(): label for label, ways in _PLATFORMS for w in ways}
+
+
+def platforms(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(the name as written, the ways the documents may write it) of each platform, app or company of
+    ``_PLATFORMS`` that ``text`` names (read in Simplified script, its case kept)."""
+    simple = to_simplified(unicodedata.normalize("NFKC", text))
+    found: dict[str, str] = {}  # platform -> the name as the question writes it (else its label)
+    for m in _PLATFORM_RE.finditer(simple):
+        if not simple[:m.start()].rstrip().endswith("到"):
+            label = _PLATFORM_OF[m.group(0).lower()]
+            found.setdefault(label, text[m.start():m.end()] if len(text) == len(simple) else label)
+    return [(said, _PLATFORM_WAYS[label]) for label, said in found.items()]
+
+
 def _literal_pattern(literals: tuple[str, ...]) -> str:
     """A pattern matching any of ``literals`` (Latin words whole, spaces as any spacing)."""
     def one(lit: str) -> str:
@@ -78,6 +117,9 @@ def _literal_pattern(literals: tuple[str, ...]) -> str:
     return "|".join(one(lit) for lit in literals)
 
 
+# an amount of money, not the word for a fine or a fee
+_MONEY = (rf"\d[\d,.]*\s*(万|亿)?\s*(元|美元|欧元)|(?<![多单统])[{_ZH_DIGITS}]+\s*(万|亿)?\s*元|新台币\s*\d|[$€]\s?\d|"
+          r"\d[\d,.]*\s*(million |billion )?(dollars|euros)|(usd|eur)\s?\d")
 # Kinds of fact an answer must hold when the question asks for them.
 _FACT_KINDS = (
     ("phone", re.compile(r"(电话|专线|热线)的?(号码|是几号|几号)|电话是|专线是|热线|hotline|phone number|telephone number|"
@@ -93,10 +135,12 @@ _FACT_KINDS = (
      {"zh": "刑期", "en": "a prison term"}),
     ("fine", re.compile(r"罚金|罚款|罚锾|罚多少|赔偿.{0,4}多少|多少钱|\bfines?\b (of|for|under)|\bfined\b|"
                         r"how much.{0,20}(pay|fine|compensat)|amount of (the )?fine"),
-     # an amount of money, not the word for a fine
-     rf"\d[\d,.]*\s*(万|亿)?\s*(元|美元|欧元)|(?<![多单统])[{_ZH_DIGITS}]+\s*(万|亿)?\s*元|新台币\s*\d|[$€]\s?\d|"
-     r"\d[\d,.]*\s*(million |billion )?(dollars|euros)|(usd|eur)\s?\d",
-     {"zh": "罰款金額", "en": "an amount of money"}),
+     _MONEY, {"zh": "罰款金額", "en": "an amount of money"}),
+    # what a service costs, or whether it is free: an amount, or the passages saying it is free or paid for
+    ("fee", re.compile(r"收费|付费|免费|要不要钱|要钱吗|费用|价格|价钱|订阅|授权费|\bfees?\b|\bfree\b|\bcosts?\b|"
+                       r"\bprice|subscription|how much (does|do|will|would) .{0,40}(cost|charge)"),
+     _MONEY + r"|免费|收费|付费|费用|\bfree\b|\bfees?\b|\bcosts?\b",
+     {"zh": "費用", "en": "what it costs"}),
 )
 # 2023年, in 2023, since 2023, 2023 年度, 民國 113年; not 2000張, $2000, 2048x2048
 _YEAR = re.compile(r"(?<![\d$€.,x])((?:19|20)\d{2})(?=\s*年)|(?:\b(?:in|since|until|by|of|during|before|after) )"
@@ -179,11 +223,13 @@ def _laws_named(q: str, folded: str) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
-def constraints(q: str, folded: str, asks: str | None, asking: str | None = None) -> tuple[Constraint, ...]:
+def constraints(q: str, folded: str, asks: str | None, asking: str | None = None,
+                ask_clauses: str | None = None) -> tuple[Constraint, ...]:
     """The constraints of question ``q`` (``folded``: its folded text; ``asks``: what it asks for,
     ``qa.query.asks_for``). Names are read in ``asking`` (all of ``q`` when None: when the question tells
     a story first, the analysis passes the clauses that ask, as the app a picture went round on is not
-    what is asked about)."""
+    what is asked about); platforms in ``ask_clauses``, the clauses with a question word whether or not the
+    others tell a story (在小紅書上看到說…。是第幾號行政命令？ asks nothing of 小紅書), all of ``q`` when None."""
     lang = "zh" if CJK.search(q) else "en"
     out: list[Constraint] = []
     seen: set[str] = set()
@@ -221,13 +267,16 @@ def constraints(q: str, folded: str, asks: str | None, asking: str | None = None
     time = None if any(c.kind == "sentence_length" for c in out) else _time_constraint(low, lang)
     if time is not None:
         add(time)
+    for label, ways in platforms(q if ask_clauses is None else ask_clauses):
+        add(Constraint("name", label, _literal_pattern(ways), literals=ways))
     for name, literals in _laws_named(q, folded):
         add(Constraint("law", name, _literal_pattern(literals), literals=literals))
     letters = [c for c in q if c.isascii() and c.isalpha()]
     # an English question in capitals has no names to tell (a Chinese one writes its acronyms so)
     shouting = lang == "en" and letters and sum(c.isupper() for c in letters) > 0.6 * len(letters)
     for name, ways in () if shouting else _names(q if asking is None else asking, lang == "zh"):
-        add(Constraint("name", name, _literal_pattern(ways), literals=ways))
+        if name.lower() not in _PLATFORM_OF:  # a platform is read above, where it is asked about
+            add(Constraint("name", name, _literal_pattern(ways), literals=ways))
     return tuple(out)
 
 

@@ -193,10 +193,11 @@ def analyse(question: object) -> Query:
     happening = bool(_HAPPENING.search(head))
     asks = asks_for(head)
     # a question that tells a story first has its names read in the clauses that ask (qa.constraints)
-    asking = "\n".join(p for p in parts if _ASKS.search(p)) if story else None
+    ask_clauses = "\n".join(p for p in parts if _ASKS.search(p)) or None
+    asking = ask_clauses if story else None
     return Query(text=q, folded=folded, cjk=CJK.search(q) is not None, tokens=tuple(tokens(q)), clauses=tuple(parts),
                  ask_index=i, tells_story=story, happening=happening, asks=asks,
-                 constraints=constraints(q[:ANALYSE_CHARS], head, asks, asking), terms=lookup(head, q),
+                 constraints=constraints(q[:ANALYSE_CHARS], head, asks, asking, ask_clauses), terms=lookup(head, q),
                  # what a number or date question's answer must hold, read in the clause that asks
                  slot=slot(asks, head, q) if (said := asking_text(parts, i)) is None
                  else slot(asks_for(ask := fold(said)), ask, said))

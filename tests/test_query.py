@@ -53,9 +53,35 @@ def test_one_record_holds_the_clauses_the_story_and_the_terms():
     ("違反的話罰鍰是多少？", {"fine"}),
     ("這種事件要依性平法召開性平會嗎？", {"law"}),  # a law of the lexicon, by its short name
     ("歐盟的AI法案禁止什麼？", {"place"}),  # not a name of the lexicon: no law to check
+    ("那裡的諮商要收費嗎？", {"fee"}),  # what a service costs, or whether it is free
+    ("Is there a free tool to take it down?", {"fee"}),
+    ("He was federally charged. What happened next?", set()),  # a criminal charge is no price
 ])
 def test_constraints(question, kinds):
     assert {c.kind for c in analyse(question).constraints} == kinds
+
+
+@pytest.mark.parametrize("question, named", [
+    # a platform asked about, however written: the not-found names it as the question does
+    ("孩子的自拍被人盜用了。小紅書有沒有專門的申訴管道？", ["小紅書"]),
+    ("限動被截圖拿去亂改 IG那邊要怎麼檢舉", ["IG"]),
+    ("What's Snapchat's process for reporting a fake nude?", ["Snapchat"]),
+    ("抖音對換臉特效有什麼使用限制？", ["抖音"]),
+    # where one read it, or where a photo was posted, is not what is asked about
+    ("在小紅書上看到說白宮這次的呼籲跟行政命令有關。是第幾號行政命令？", []),
+    ("家長一直po小孩照片到fb 會被拿去AI亂做嗎", []),
+    ("我只是轉傳而已也會出事嗎 QQ", []),  # a crying face, not the app
+    ("Is there a hotline or an online form?", []),  # not LINE
+])
+def test_a_platform_asked_about_is_a_constraint(question, named):
+    assert [c.label for c in analyse(question).constraints if c.kind == "name"] == named
+
+
+def test_a_platform_the_documents_write_another_way_is_met(seed_index):
+    """谷歌 is the Google the documents write; 小紅書 they never name."""
+    from qa.constraints import unmet
+    q = analyse("谷歌和小紅書怎麼處理這類內容？")
+    assert [c.label for c in unmet(q.constraints, [], seed_index.mentions)] == ["小紅書"]
 
 
 def _unmet_labels(question: str, passages: list[str], answer: int | None = None) -> list[str]:
@@ -73,6 +99,8 @@ def _unmet_labels(question: str, passages: list[str], answer: int | None = None)
     ("大概幾天會處理好？", "於109年4月13日召開", False),  # a date's day is not a number of days
     ("Within how many hours must platforms remove it?", "within 48 hours of a request", True),
     ("罰鍰是多少？", "處新臺幣五十萬元以下罰鍰", True),
+    ("諮商要收費嗎？", "是 Google一項免費服務", True),
+    ("諮商要收費嗎？", "亦可洽詢各地方社區心理衛生中心", False),
     ("罰鍰是多少？", "得併科罰金", False),  # the word for a fine is not an amount
 ])
 def test_a_kind_of_fact_is_met_only_by_its_unit(question, passage, met):
