@@ -26,7 +26,7 @@ class Constraint:
     the lexicon, ``index.lawnames``, by any of its names), ``name`` (an
     acronym or a product-like name: OHCHR, PhotoDNA), and kinds of fact:
     ``phone``, ``url``, ``sentence_length``, ``fine``, ``fee`` (what a service costs, or whether it is
-    free), ``time`` (a length of time, in the unit asked).
+    free), ``outcome`` (what came of something afterwards), ``time`` (a length of time, in the unit asked).
     ``pattern`` is matched against the folded, lower-case text of the passages
     found (``scope="passages"``: a kind of fact) or of the passage quoted
     (``scope="answer"``: the year of a figure asked for). A constraint on every document (``scope="documents"``: a place, a
@@ -136,6 +136,15 @@ _FACT_KINDS = (
     ("fine", re.compile(r"罚金|罚款|罚锾|罚多少|赔偿.{0,4}多少|多少钱|\bfines?\b (of|for|under)|\bfined\b|"
                         r"how much.{0,20}(pay|fine|compensat)|amount of (the )?fine"),
      _MONEY, {"zh": "罰款金額", "en": "an amount of money"}),
+    # what came of it afterwards (後來有沒有提告, 最後被判幾年, did Congress end up amending it): the documents end
+    # at a date, so the passages must tell an outcome (a judgment, a charge, an arrest, a law passed)
+    ("outcome", re.compile(r"(?:后来|最后|最终|到头来|至今|\bend(?:ed)? up\b|\beventually\b|\bultimately\b|\bin the end\b)"
+                           r"[^，,。？?]{0,20}?(?:判|告|起诉|定罪|抓|逮捕|三读|通过|sentenc|convict|prosecut|arrest|"
+                           r"caught|charg|pass|amend|sue|jail|prison)|(?:sentenc|convict|prosecut|arrest|pass|amend)"
+                           r"\w*[^,.?]{0,40}?\b(?:eventually|end(?:ed)? up|ultimately|in the end)\b"),
+     r"判决|判处|判刑|宣判|定谳|有期徒刑|定罪|起诉|逮捕|抓获|三读|通过|sentenced|convicted|arrested|prosecuted|"
+     r"\bpassed\b|enacted|amended",
+     {"zh": "後來的結果", "en": "what happened afterwards"}),
     # what a service costs, or whether it is free: an amount, or the passages saying it is free or paid for
     ("fee", re.compile(r"收费|付费|免费|要不要钱|要钱吗|费用|价格|价钱|订阅|授权费|\bfees?\b|\bfree\b|\bcosts?\b|"
                        r"\bprice|subscription|how much (does|do|will|would) .{0,40}(cost|charge)"),

@@ -56,6 +56,9 @@ def test_one_record_holds_the_clauses_the_story_and_the_terms():
     ("那裡的諮商要收費嗎？", {"fee"}),  # what a service costs, or whether it is free
     ("Is there a free tool to take it down?", {"fee"}),
     ("He was federally charged. What happened next?", set()),  # a criminal charge is no price
+    ("她後來有沒有對做圖的人提告？", {"outcome"}),  # what came of it after the documents end
+    ("Did Congress end up amending the act?", {"outcome"}),
+    ("衛福部後來的函釋怎麼說？", set()),  # a later document, not an outcome
 ])
 def test_constraints(question, kinds):
     assert {c.kind for c in analyse(question).constraints} == kinds
@@ -101,6 +104,8 @@ def _unmet_labels(question: str, passages: list[str], answer: int | None = None)
     ("罰鍰是多少？", "處新臺幣五十萬元以下罰鍰", True),
     ("諮商要收費嗎？", "是 Google一項免費服務", True),
     ("諮商要收費嗎？", "亦可洽詢各地方社區心理衛生中心", False),
+    ("做圖的人後來有被抓到嗎？", "雖然不實影像在 17小時後下架", False),
+    ("做圖的人後來有被抓到嗎？", "該男子已遭逮捕並起訴", True),
     ("罰鍰是多少？", "得併科罰金", False),  # the word for a fine is not an amount
 ])
 def test_a_kind_of_fact_is_met_only_by_its_unit(question, passage, met):
