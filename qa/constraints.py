@@ -26,7 +26,7 @@ class Constraint:
     the lexicon, ``index.lawnames``, by any of its names), ``name`` (an
     acronym or a product-like name: OHCHR, PhotoDNA), and kinds of fact:
     ``phone``, ``url``, ``sentence_length``, ``fine``, ``fee`` (what a service costs, or whether it is
-    free), ``outcome`` (what came of something afterwards), ``time`` (a length of time, in the unit asked).
+    free), ``outcome`` (what came of something afterwards), ``items`` (a list's items one by one), ``time`` (a length of time, in the unit asked).
     ``pattern`` is matched against the folded, lower-case text of the passages
     found (``scope="passages"``: a kind of fact) or of the passage quoted
     (``scope="answer"``: the year of a figure asked for). A constraint on every document (``scope="documents"``: a place, a
@@ -145,6 +145,13 @@ _FACT_KINDS = (
      r"判决|判处|判刑|宣判|定谳|有期徒刑|定罪|起诉|逮捕|抓获|三读|通过|sentenced|convicted|arrested|prosecuted|"
      r"\bpassed\b|enacted|amended",
      {"zh": "後來的結果", "en": "what happened afterwards"}),
+    # the items of a list one by one (12項風險分別是哪些, 可以列出是哪8項嗎, what are the four core functions): the
+    # passage quoted must list them, not only count them (提出12項風險); a list is three items or more
+    ("items", re.compile(r"分别是|分别为|分别有|各是|各为|逐一|一一列|列出(是)?哪|\bwhat are the (\d+|two|three|four|five|six|"
+                         r"seven|eight|nine|ten|eleven|twelve)\b|\blist (all )?(of )?the (\d+|two|three|four|five|six|"
+                         r"seven|eight|nine|ten|eleven|twelve)\b"),
+     r"(?:[^、；;\n]{1,40}[、；;]){2,}|(?:(?:^|\s)[(（]?[1-9一二三四五六七八九][)）.、][^\n]*){3,}",
+     {"zh": "逐項列出的內容", "en": "the items listed one by one"}),
     # what a service costs, or whether it is free: an amount, or the passages saying it is free or paid for
     ("fee", re.compile(r"收费|付费|免费|要不要钱|要钱吗|费用|价格|价钱|订阅|授权费|\bfees?\b|\bfree\b|\bcosts?\b|"
                        r"\bprice|subscription|how much (does|do|will|would) .{0,40}(cost|charge)"),
@@ -272,7 +279,7 @@ def constraints(q: str, folded: str, asks: str | None, asking: str | None = None
                        literals=(art,)))
     for kind, asked, pattern, labels in _FACT_KINDS:
         if asked.search(low):
-            add(Constraint(kind, labels[lang], pattern, "passages"))
+            add(Constraint(kind, labels[lang], pattern, "answer" if kind == "items" else "passages"))
     time = None if any(c.kind == "sentence_length" for c in out) else _time_constraint(low, lang)
     if time is not None:
         add(time)

@@ -59,6 +59,8 @@ def test_one_record_holds_the_clauses_the_story_and_the_terms():
     ("她後來有沒有對做圖的人提告？", {"outcome"}),  # what came of it after the documents end
     ("Did Congress end up amending the act?", {"outcome"}),
     ("衛福部後來的函釋怎麼說？", set()),  # a later document, not an outcome
+    ("那12項風險分別是哪些？", {"items"}),  # a list's items one by one
+    ("歐盟把AI系統分成哪幾種風險？", {"place"}),  # which kinds: answered by naming them, counted or not
 ])
 def test_constraints(question, kinds):
     assert {c.kind for c in analyse(question).constraints} == kinds
@@ -106,6 +108,8 @@ def _unmet_labels(question: str, passages: list[str], answer: int | None = None)
     ("諮商要收費嗎？", "亦可洽詢各地方社區心理衛生中心", False),
     ("做圖的人後來有被抓到嗎？", "雖然不實影像在 17小時後下架", False),
     ("做圖的人後來有被抓到嗎？", "該男子已遭逮捕並起訴", True),
+    ("那12項風險分別是哪些？", "提出12項風險和超過200項行動", False),  # counted, not listed
+    ("那4類風險分別是哪些？", "分為不可接受風險、高風險、有限風險和極低風險", True),
     ("罰鍰是多少？", "得併科罰金", False),  # the word for a fine is not an amount
 ])
 def test_a_kind_of_fact_is_met_only_by_its_unit(question, passage, met):
