@@ -4,7 +4,8 @@ The query adapters and the sentence scorer read their answerable questions; the 
 them all, the guard all of ``GUARD_SETS``. The untouched sets (``tests/eval/untouched*.jsonl``) are
 never fitted on. pairs, short, school and voices were measured before anything was fitted on them
 (docs/BENCHMARKS.md); stories (questions that tell what happened before they ask) is measured and not yet
-fitted on.
+fitted on; so is english (questions in English only, by teachers, parents, social workers, researchers,
+journalists and developers).
 """
 
 from __future__ import annotations
