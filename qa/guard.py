@@ -538,6 +538,9 @@ _VICTIM = _c(_any(
 _HELP = _c(_any(
     _en(r"(?<!a\s)(?<!the\s)(?<!my\s)(?<!this\s)(?<!for\s)(?<!research\s)report(?:s|ed|ing)?",
         r"take\s*(?:it|them|this|that|these|those)?\s*down", r"taken\s*down", r"takedown", r"removed", r"removal",
+        # a picture got off the internet: taken off / pulled down, not downloaded off it
+        r"(?:taken|pulled|gotten)\s+(?:off|down)(?:\s+(?:of\s+)?(?:the\s+)?(?:internet|web|net|online|sites?|platforms?|"
+        r"apps?|social\s+media))?",
         r"remove\s+(?:it|them|this|that|these|those|"
         r"the\s+(?:images?|photos?|pictures?|videos?|content|posts?|deepfakes?|nudes?|fakes?))",
         r"delete(?:d)?\s+(?:it|them|this|that|these|those|the)", r"victims?", r"survivors?", r"get\s+help",
