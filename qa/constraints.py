@@ -72,8 +72,9 @@ _PLACE_ALIASES = {"美国": ("美国", "美方", "白宫", "united states", "u.s
                   "中国大陆": ("中国大陆", "大陆", "中国")}
 
 
-# Platforms, apps and companies a question may ask about (what the documents say of Instagram's reporting form,
-# of Douyin's rules): (label, the ways it is written, folded, lower-case). A question naming one is answered only
+# Platforms, apps, companies and government bodies a question may ask about (what the documents say of
+# Instagram's reporting form, of Douyin's rules; the MOJ an English question names is the 法務部 the documents
+# write): (label, the ways it is written, folded, lower-case). A question naming one is answered only
 # if the documents name it in one of its ways (谷歌 is the Google they write); a name that is also a common
 # English word (LINE, Threads, Meta, Apple) is read only as written, capitalised. (Not QQ: in Taiwan it is a
 # crying face.) A platform a picture was posted to (po到fb, 傳到IG) is where it happened, not what is asked.
@@ -87,6 +88,10 @@ _PLATFORMS = (
     ("Pornhub", ("pornhub",)), ("iPhone", ("iphone", "ios")), ("Android", ("android", "安卓")),
     ("Apple", ("Apple", "苹果")), ("Meta", ("Meta",)), ("Google", ("google", "谷歌")),
     ("Microsoft", ("microsoft", "微软")), ("OpenAI", ("openai",)), ("Reddit", ("reddit",)),
+    ("法務部", ("法务部", "MOJ", "ministry of justice")), ("通傳會", ("通传会", "国家通讯传播委员会", "NCC")),
+    ("衛福部", ("卫福部", "卫生福利部", "MOHW", "ministry of health and welfare")),
+    ("教育部", ("教育部", "MOE", "ministry of education")), ("數位發展部", ("数位发展部", "数发部", "MODA")),
+    ("行政院", ("行政院", "executive yuan")), ("立法院", ("立法院", "legislative yuan")),
 )
 # the documents may write one of them by another of its ways (folded, lower-case), whatever the question wrote
 _PLATFORM_WAYS = {label: tuple(w.lower() for w in ways) for label, ways in _PLATFORMS}
@@ -193,8 +198,10 @@ def _names(text: str, cjk: bool) -> list[tuple[str, tuple[str, ...]]]:
 
 # A length of time asked for in a unit ("幾小時內", "多少天", "within how many hours"): a passage must
 # hold a number of that unit; asked in no unit ("多久", "期限", "how soon"), a number of any of them.
-_NUM = rf"(?:\d[\d,.]*|[{_ZH_DIGITS}半]+)"
+_NUM = rf"(?:\d[\d,.]*|[{_ZH_DIGITS}半数几]+)"  # 數秒, 幾天: a few seconds, a few days are lengths too
 _TIME_UNITS = (  # (asked in the question, held in a passage, zh label, en label)
+    (r"秒|seconds?", rf"{_NUM}\s*秒|\b\d+\s*-?\s*(?:seconds?|secs?)\b|\b(?:a )?few seconds\b", "秒數", "a number of seconds"),
+    (r"分钟|minutes?", rf"{_NUM}\s*分钟|\b\d+\s*-?\s*(?:minutes?|mins?)\b", "分鐘數", "a number of minutes"),
     (r"小时|钟头|hours?", rf"{_NUM}\s*个?\s*(?:小时|钟头)|\b\d+\s*-?\s*(?:hours?|hrs?)\b", "小時數", "a number of hours"),
     (r"天|日|days?", rf"(?<!月)(?<!月\s)(?<!\d){_NUM}\s*(?:个工作日|工作日|天|日)|\b\d+\s*-?\s*(?:business |working )?days?\b",
      "天數", "a number of days"),
@@ -203,7 +210,9 @@ _TIME_UNITS = (  # (asked in the question, held in a passage, zh label, en label
 )
 # 这几天, 好几天, 前几天: these, several, the past few days, not a question of how many
 _FEW = r"(?<![这那好前过近头])"
-_TIME_IN_UNIT = [re.compile(rf"{_FEW}(?:几|多少)\s*个?\s*(?:{asked})|how many\s+(?:{asked})\b") for asked, *_ in _TIME_UNITS]
+# ... nor 幾秒鐘就做出來 (in a few seconds)
+_TIME_IN_UNIT = [re.compile(rf"{_FEW}(?:几|多少)\s*个?\s*(?:{asked})(?!钟?\s*[就便都即])|how many\s+(?:{asked})\b")
+                 for asked, *_ in _TIME_UNITS]
 _TIME_ASKED = re.compile(rf"{_FEW}几天|{_FEW}几个?小时|多久(?!.{{0,6}}一次)|多长时间|多少时间|期限|时限|期间内|within how (many|long)|deadline|how soon|"
                          r"time limit|how long (do|does|will|must|would|should|is|are|did)")
 _TIME_ANY = "|".join(held for _, held, *_ in _TIME_UNITS) + \

@@ -58,8 +58,10 @@ def test_one_record_holds_the_clauses_the_story_and_the_terms():
     ("He was federally charged. What happened next?", set()),  # a criminal charge is no price
     ("她後來有沒有對做圖的人提告？", {"outcome"}),  # what came of it after the documents end
     ("Did Congress end up amending the act?", {"outcome"}),
-    ("衛福部後來的函釋怎麼說？", set()),  # a later document, not an outcome
+    ("衛福部後來的函釋怎麼說？", {"name"}),  # a later document, not an outcome (衛福部: a body)
     ("那12項風險分別是哪些？", {"items"}),  # a list's items one by one
+    ("做一張圖要幾秒？", {"time"}),
+    ("他說幾秒鐘就做出一張圖，真的這麼容易嗎？", set()),  # in a few seconds: not a question of how long
     ("歐盟把AI系統分成哪幾種風險？", {"place"}),  # which kinds: answered by naming them, counted or not
 ])
 def test_constraints(question, kinds):
@@ -89,6 +91,14 @@ def test_a_platform_the_documents_write_another_way_is_met(seed_index):
     assert [c.label for c in unmet(q.constraints, [], seed_index.mentions)] == ["小紅書"]
 
 
+def test_a_body_an_english_question_names_by_its_acronym_is_the_one_the_documents_write(seed_index):
+    """The MOJ is the 法務部 and the NCC the 通傳會 of the documents; the Ministry of Education they never name."""
+    from qa.constraints import unmet
+    q = analyse("What did the MOJ, the NCC and the Ministry of Education decide?")
+    assert [c.label for c in q.constraints if c.kind == "name"] == ["MOJ", "NCC", "Ministry of Education"]
+    assert [c.label for c in unmet(q.constraints, [], seed_index.mentions)] == ["Ministry of Education"]
+
+
 def _unmet_labels(question: str, passages: list[str], answer: int | None = None) -> list[str]:
     from qa.constraints import unmet
     from index.textnorm import fold
@@ -108,6 +118,7 @@ def _unmet_labels(question: str, passages: list[str], answer: int | None = None)
     ("諮商要收費嗎？", "亦可洽詢各地方社區心理衛生中心", False),
     ("做圖的人後來有被抓到嗎？", "雖然不實影像在 17小時後下架", False),
     ("做圖的人後來有被抓到嗎？", "該男子已遭逮捕並起訴", True),
+    ("做一張圖要幾秒？", "只要花短短數秒的時間", True),  # a few seconds is a number of seconds
     ("那12項風險分別是哪些？", "提出12項風險和超過200項行動", False),  # counted, not listed
     ("那4類風險分別是哪些？", "分為不可接受風險、高風險、有限風險和極低風險", True),
     ("罰鍰是多少？", "得併科罰金", False),  # the word for a fine is not an amount
