@@ -26,7 +26,7 @@ class Constraint:
     the lexicon, ``index.lawnames``, by any of its names), ``name`` (an
     acronym or a product-like name: OHCHR, PhotoDNA), and kinds of fact:
     ``phone``, ``url``, ``sentence_length``, ``fine``, ``fee`` (what a service costs, or whether it is
-    free), ``outcome`` (what came of something afterwards), ``items`` (a list's items one by one), ``time`` (a length of time, in the unit asked).
+    free), ``outcome`` (what came of something afterwards), ``rate`` (how often a tool is right), ``items`` (a list's items one by one), ``time`` (a length of time, in the unit asked).
     ``pattern`` is matched against the folded, lower-case text of the passages
     found (``scope="passages"``: a kind of fact) or of the passage quoted
     (``scope="answer"``: the year of a figure asked for). A constraint on every document (``scope="documents"``: a place, a
@@ -150,6 +150,11 @@ _FACT_KINDS = (
      r"判决|判处|判刑|宣判|定谳|有期徒刑|定罪|起诉|逮捕|抓获|三读|通过|sentenced|convicted|arrested|prosecuted|"
      r"\bpassed\b|enacted|amended",
      {"zh": "後來的結果", "en": "what happened afterwards"}),
+    # how often a tool is right or wrong (準確率, 誤判率, 成功率, accuracy, false positive rate): a rate held
+    ("rate", re.compile(r"准确率|准确度|误判率|误报率|错误率|成功率|失败率|精准度|侦测率|辨识率|\baccura(?:cy|te)\b|"
+                        r"false (?:positive|negative)|success rate|error rate|detection rate"),
+     r"\d[\d.]*\s*%|百分之|[一二三四五六七八九]成|\d+(?:\.\d+)?\s*成|percent",
+     {"zh": "比率", "en": "a rate"}),
     # the items of a list one by one (12項風險分別是哪些, 可以列出是哪8項嗎, what are the four core functions): the
     # passage quoted must list them, not only count them (提出12項風險); a list is three items or more
     ("items", re.compile(r"分别是|分别为|分别有|各是|各为|逐一|一一列|列出(是)?哪|\bwhat are the (\d+|two|three|four|five|six|"
@@ -158,7 +163,7 @@ _FACT_KINDS = (
      r"(?:[^、；;\n]{1,40}[、；;]){2,}|(?:(?:^|\s)[(（]?[1-9一二三四五六七八九][)）.、][^\n]*){3,}",
      {"zh": "逐項列出的內容", "en": "the items listed one by one"}),
     # what a service costs, or whether it is free: an amount, or the passages saying it is free or paid for
-    ("fee", re.compile(r"收费|付费|免费|要不要钱|要钱吗|费用|价格|价钱|订阅|授权费|\bfees?\b|\bfree\b|\bcosts?\b|"
+    ("fee", re.compile(r"收费|付费|免费|要不要钱|要钱吗|费用|价格|价钱|订阅|授权费|经费|预算|\bfees?\b|\bfree\b|\bcosts?\b|\bbudget|"
                        r"\bprice|subscription|how much (does|do|will|would) .{0,40}(cost|charge)"),
      _MONEY + r"|免费|收费|付费|费用|\bfree\b|\bfees?\b|\bcosts?\b",
      {"zh": "費用", "en": "what it costs"}),
