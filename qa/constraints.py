@@ -26,7 +26,7 @@ class Constraint:
     the lexicon, ``index.lawnames``, by any of its names), ``name`` (an
     acronym or a product-like name: OHCHR, PhotoDNA), and kinds of fact:
     ``phone``, ``url``, ``sentence_length``, ``fine``, ``fee`` (what a service costs, or whether it is
-    free), ``outcome`` (what came of something afterwards), ``rate`` (how often a tool is right), ``items`` (a list's items one by one), ``time`` (a length of time, in the unit asked).
+    free), ``outcome`` (what came of something afterwards), ``rate`` (how often a tool is right), ``founder``, ``items`` (a list's items one by one), ``time`` (a length of time, in the unit asked).
     ``pattern`` is matched against the folded, lower-case text of the passages
     found (``scope="passages"``: a kind of fact) or of the passage quoted
     (``scope="answer"``: the year of a figure asked for). A constraint on every document (``scope="documents"``: a place, a
@@ -155,6 +155,10 @@ _FACT_KINDS = (
                         r"false (?:positive|negative)|success rate|error rate|detection rate"),
      r"\d[\d.]*\s*%|百分之|[一二三四五六七八九]成|\d+(?:\.\d+)?\s*成|percent",
      {"zh": "比率", "en": "a rate"}),
+    # who founded something (創辦人是誰, who founded it): the passages must say it was founded, and by whom
+    ("founder", re.compile(r"创办人|创始人|创办者|创立者|谁创办|谁创立|是谁创|\bfounders?\b|\bwho founded\b|\bfounded by\b"),
+     r"创办|创立|创始|\bfound(?:ed|er|ers)\b",
+     {"zh": "創辦人", "en": "who founded it"}),
     # the items of a list one by one (12項風險分別是哪些, 可以列出是哪8項嗎, what are the four core functions): the
     # passage quoted must list them, not only count them (提出12項風險); a list is three items or more
     ("items", re.compile(r"分别是|分别为|分别有|各是|各为|逐一|一一列|列出(是)?哪|\bwhat are the (\d+|two|three|four|five|six|"

@@ -63,6 +63,7 @@ def test_one_record_holds_the_clauses_the_story_and_the_terms():
     ("做一張圖要幾秒？", {"time"}),
     ("PhotoDNA 誤判率多少？", {"rate", "name"}),  # how often a tool is wrong: a rate
     ("這套機制花了多少經費？", {"fee"}),
+    ("Childlight是誰創辦的？創辦人是誰？", {"founder", "name"}),
     ("他說幾秒鐘就做出一張圖，真的這麼容易嗎？", set()),  # in a few seconds: not a question of how long
     ("歐盟把AI系統分成哪幾種風險？", {"place"}),  # which kinds: answered by naming them, counted or not
 ])
@@ -123,6 +124,8 @@ def _unmet_labels(question: str, passages: list[str], answer: int | None = None)
     ("做一張圖要幾秒？", "只要花短短數秒的時間", True),  # a few seconds is a number of seconds
     ("What accuracy do AI-image detectors reach?", "The classifier flags 97% of the images", True),
     ("What accuracy do AI-image detectors reach?", "辨識人工智慧生成的圖像仍有困難", False),
+    ("創辦人是誰？", "該機構由一群學者於2020年創立", True),
+    ("創辦人是誰？", "英國愛丁堡大學全球兒少安全研究機構Childlight推估", False),
     ("那12項風險分別是哪些？", "提出12項風險和超過200項行動", False),  # counted, not listed
     ("那4類風險分別是哪些？", "分為不可接受風險、高風險、有限風險和極低風險", True),
     ("罰鍰是多少？", "得併科罰金", False),  # the word for a fine is not an amount
