@@ -1,9 +1,10 @@
 """What an answer must contain, read from the question: its constraints.
 
 A question that names a place, a year, a law or one of its articles, a
-product or body (PhotoDNA, OHCHR, Discord), or that asks for a kind of fact (a
-phone number, a web address, a sentence's length, a fine, a length of time)
-is answered only by evidence that holds it. ``constraints`` reads them (once,
+product, platform or body (PhotoDNA, OHCHR, 小紅書, the MOJ), or that asks for
+a kind of fact (a phone number, a web address, a sentence's length, a fine or
+a fee, a length of time, an outcome after the documents end, a rate, a
+founder, a list's items one by one) is answered only by evidence that holds it. ``constraints`` reads them (once,
 in ``qa.query.analyse``); ``unmet`` says which the passages found, the quoted
 passage or the documents do not meet, and a not-found names them
 ("文件沒有提到「日本」").
@@ -25,11 +26,12 @@ class Constraint:
     Kinds: ``place``, ``year``, ``article`` (a law's article), ``law`` (a law of
     the lexicon, ``index.lawnames``, by any of its names), ``name`` (an
     acronym or a product-like name: OHCHR, PhotoDNA), and kinds of fact:
-    ``phone``, ``url``, ``sentence_length``, ``fine``, ``fee`` (what a service costs, or whether it is
-    free), ``outcome`` (what came of something afterwards), ``rate`` (how often a tool is right), ``founder``, ``items`` (a list's items one by one), ``time`` (a length of time, in the unit asked).
-    ``pattern`` is matched against the folded, lower-case text of the passages
+    ``phone``, ``url``, ``sentence_length``, ``fine``, ``fee`` (what a service costs, or whether
+    it is free), ``outcome`` (what came of something afterwards), ``rate`` (how often a tool is
+    right), ``founder``, ``items`` (a list's items one by one), ``time`` (a length of time, in the
+    unit asked). ``pattern`` is matched against the folded, lower-case text of the passages
     found (``scope="passages"``: a kind of fact) or of the passage quoted
-    (``scope="answer"``: the year of a figure asked for). A constraint on every document (``scope="documents"``: a place, a
+    (``scope="answer"``: the year of a figure asked for, a list's items). A constraint on every document (``scope="documents"``: a place, a
     name, an article, a year the documents never mention) is met when the
     store's vocabulary holds every token of one of its ``literals`` (a lookup,
     at any size of store); a question written in English names in English
@@ -103,8 +105,8 @@ _PLATFORM_OF = {w.lower(): label for label, ways in _PLATFORMS for w in ways}
 
 
 def platforms(text: str) -> list[tuple[str, tuple[str, ...]]]:
-    """(the name as written, the ways the documents may write it) of each platform, app or company of
-    ``_PLATFORMS`` that ``text`` names (read in Simplified script, its case kept)."""
+    """(the name as written, the ways the documents may write it) of each platform, app, company or body
+    of ``_PLATFORMS`` that ``text`` names (read in Simplified script, its case kept)."""
     simple = to_simplified(unicodedata.normalize("NFKC", text))
     found: dict[str, str] = {}  # platform -> the name as the question writes it (else its label)
     for m in _PLATFORM_RE.finditer(simple):
@@ -297,6 +299,7 @@ def constraints(q: str, folded: str, asks: str | None, asking: str | None = None
                        literals=(art,)))
     for kind, asked, pattern, labels in _FACT_KINDS:
         if asked.search(low):
+            # a list must be listed in the passage quoted; any other fact, in any passage found
             add(Constraint(kind, labels[lang], pattern, "answer" if kind == "items" else "passages"))
     time = None if any(c.kind == "sentence_length" for c in out) else _time_constraint(low, lang)
     if time is not None:
