@@ -159,19 +159,21 @@ _FACT_KINDS = (
      {"zh": "比率", "en": "a rate"}),
     # who founded something (創辦人是誰, who founded it): the passages must say it was founded, and by whom
     ("founder", re.compile(r"创办人|创始人|创办者|创立者|谁创办|谁创立|是谁创|\bfounders?\b|\bwho founded\b|\bfounded by\b"),
-     r"创办|创立|创始|\bfound(?:ed|er|ers)\b",
+     r"创办|创立|创始|创建|创设|开办|\bfound(?:ed|er|ers)\b",
      {"zh": "創辦人", "en": "who founded it"}),
     # when something was founded (哪一年成立的, when was it founded): a date the passages give it
     ("founded", re.compile(r"(?:哪一?年|什么时候|何时|哪一?天|年份|几年)[^，,。？?]{0,6}(?:成立|创立|设立|创办)|"
                            r"(?:成立|创立|设立|创办)[^，,。？?]{0,6}(?:哪一?年|什么时候|何时|年份|时间)|"
                            r"\b(?:when|what year|which year)\b[^,.?]{0,40}\b(?:founded|established|set up)\b|"
                            r"\b(?:founded|established)\b[^,.?]{0,20}\b(?:in what year|when)\b"),
-     r"(?:19|20)\d{2}[^。]{0,20}(?:成立|创立|设立|创办)|(?:成立|创立|设立|创办)[^。]{0,10}(?:19|20)\d{2}|"
-     r"(?<!\d)\d{2,3}\s*年[^。]{0,20}(?:成立|创立|设立)|\b(?:founded|established) in \d{4}",
+     r"(?:19|20)\d{2}[^。]{0,20}(?:成立|创立|设立|创办|创建|建立|组建)|(?:成立|创立|设立|创办|创建|建立)[^。]{0,10}"
+     r"(?:19|20)\d{2}|(?<!\d)\d{2,3}\s*年[^。]{0,20}(?:成立|创立|设立|创建|建立)|\b(?:founded|established) in \d{4}",
      {"zh": "成立的日期", "en": "when it was founded"}),
     # the items of a list one by one (12項風險分別是哪些, 可以列出是哪8項嗎, what are the four core functions): the
     # passage quoted must list them, not only count them (提出12項風險); a list is three items or more
-    ("items", re.compile(r"分别是|分别为|分别有|各是|各为|逐一|一一列|列出(是)?哪|\bwhat are the (\d+|two|three|four|five|six|"
+    # (not 分別為A、B和哪一個, which asks one item)
+    ("items", re.compile(r"(?:分别|各)(?:是|为|有)\s*(?:哪些|什么|哪几|哪\s*[\d一二三四五六七八九十]+)|分别是\s*[?？]|逐一|一一列|"
+                         r"列出(是)?哪|\bwhat are the (\d+|two|three|four|five|six|"
                          r"seven|eight|nine|ten|eleven|twelve)\b|\blist (all )?(of )?the (\d+|two|three|four|five|six|"
                          r"seven|eight|nine|ten|eleven|twelve)\b"),
      r"(?:[^、；;\n]{1,40}[、；;]){2,}|(?:(?:^|\s)[(（]?[1-9一二三四五六七八九][)）.、][^\n]*){3,}",

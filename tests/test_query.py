@@ -60,6 +60,7 @@ def test_one_record_holds_the_clauses_the_story_and_the_terms():
     ("Did Congress end up amending the act?", {"outcome"}),
     ("衛福部後來的函釋怎麼說？", {"name"}),  # a later document, not an outcome (衛福部: a body)
     ("那12項風險分別是哪些？", {"items"}),  # a list's items one by one
+    ("三大交易所分別為大阪、名古屋和哪一個？", set()),  # one item asked, not a list
     ("做一張圖要幾秒？", {"time"}),
     ("PhotoDNA 誤判率多少？", {"rate", "name"}),  # how often a tool is wrong: a rate
     ("這套機制花了多少經費？", {"fee"}),
