@@ -15,9 +15,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from index import lawnames
 from index.textnorm import CJK, fold, to_simplified
+from qa.slots import SHARE
 
 @dataclass(frozen=True)
 class Constraint:
@@ -127,8 +129,24 @@ def _literal_pattern(literals: tuple[str, ...]) -> str:
 # an amount of money, not the word for a fine or a fee
 _MONEY = (rf"\d[\d,.]*\s*(万|亿)?\s*(元|美元|欧元)|(?<![多单统])[{_ZH_DIGITS}]+\s*(万|亿)?\s*元|新台币\s*\d|[$€]\s?\d|"
           r"\d[\d,.]*\s*(million |billion )?(dollars|euros)|(usd|eur)\s?\d")
+
+
+class _Fact(NamedTuple):
+    """A kind of fact an answer must hold when the question asks for it: ``asked`` in the question's folded,
+    lower-case text, ``held`` by the evidence, ``labels`` shown when missing; ``scope``: where it must be
+    held (any passage found, or the passage quoted: a list must be listed where it is quoted)."""
+
+    kind: str
+    asked: re.Pattern
+    held: str
+    labels: dict[str, str]
+    scope: str = "passages"
+
+
+_EN_COUNT = r"(\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_FOUNDING = "成立|创立|设立|创办|创建|建立|组建"  # the verbs a founding date is given with (folded)
 # Kinds of fact an answer must hold when the question asks for them.
-_FACT_KINDS = (
+_FACT_KINDS = tuple(_Fact(*k) for k in (
     ("phone", re.compile(r"(电话|专线|热线)的?(号码|是几号|几号)|电话是|专线是|热线|hotline|phone number|telephone number|"
                          r"number (to|i can) call"),
      r"\d{2,4}[-\s]?\d{3,4}[-\s]?\d{3,4}|(?<!\d)1\d{2,3}(?!\d)\s*专线",
@@ -155,7 +173,7 @@ _FACT_KINDS = (
     # how often a tool is right or wrong (準確率, 誤判率, 成功率, accuracy, false positive rate): a rate held
     ("rate", re.compile(r"准确率|准确度|误判率|误报率|错误率|成功率|失败率|精准度|侦测率|辨识率|\baccura(?:cy|te)\b|"
                         r"false (?:positive|negative)|success rate|error rate|detection rate"),
-     r"\d[\d.]*\s*%|百分之|[一二三四五六七八九]成|\d+(?:\.\d+)?\s*成|percent",
+     SHARE + r"|percent",
      {"zh": "比率", "en": "a rate"}),
     # who founded something (創辦人是誰, who founded it): the passages must say it was founded, and by whom
     ("founder", re.compile(r"创办人|创始人|创办者|创立者|谁创办|谁创立|是谁创|\bfounders?\b|\bwho founded\b|\bfounded by\b"),
@@ -166,24 +184,22 @@ _FACT_KINDS = (
                            r"(?:成立|创立|设立|创办)[^，,。？?]{0,6}(?:哪一?年|什么时候|何时|年份|时间)|"
                            r"\b(?:when|what year|which year)\b[^,.?]{0,40}\b(?:founded|established|set up)\b|"
                            r"\b(?:founded|established)\b[^,.?]{0,20}\b(?:in what year|when)\b"),
-     r"(?:19|20)\d{2}[^。]{0,20}(?:成立|创立|设立|创办|创建|建立|组建)|(?:成立|创立|设立|创办|创建|建立)[^。]{0,10}"
-     r"(?:19|20)\d{2}|(?<!\d)\d{2,3}\s*年[^。]{0,20}(?:成立|创立|设立|创建|建立)|\b(?:founded|established) in \d{4}",
+     rf"(?:19|20)\d{{2}}[^。]{{0,20}}(?:{_FOUNDING})|(?:{_FOUNDING})[^。]{{0,10}}(?:19|20)\d{{2}}|"
+     rf"(?<!\d)\d{{2,3}}\s*年[^。]{{0,20}}(?:{_FOUNDING})|\b(?:founded|established) in \d{{4}}",
      {"zh": "成立的日期", "en": "when it was founded"}),
     # the items of a list one by one (12項風險分別是哪些, 可以列出是哪8項嗎, what are the four core functions): the
     # passage quoted must list them, not only count them (提出12項風險); a list is three items or more
     # (not 分別為A、B和哪一個, which asks one item)
     ("items", re.compile(r"(?:分别|各)(?:是|为|有)\s*(?:哪些|什么|哪几|哪\s*[\d一二三四五六七八九十]+)|分别是\s*[?？]|逐一|一一列|"
-                         r"列出(是)?哪|\bwhat are the (\d+|two|three|four|five|six|"
-                         r"seven|eight|nine|ten|eleven|twelve)\b|\blist (all )?(of )?the (\d+|two|three|four|five|six|"
-                         r"seven|eight|nine|ten|eleven|twelve)\b"),
+                         rf"列出(是)?哪|\bwhat are the {_EN_COUNT}\b|\blist (all )?(of )?the {_EN_COUNT}\b"),
      r"(?:[^、；;\n]{1,40}[、；;]){2,}|(?:(?:^|\s)[(（]?[1-9一二三四五六七八九][)）.、][^\n]*){3,}",
-     {"zh": "逐項列出的內容", "en": "the items listed one by one"}),
+     {"zh": "逐項列出的內容", "en": "the items listed one by one"}, "answer"),
     # what a service costs, or whether it is free: an amount, or the passages saying it is free or paid for
     ("fee", re.compile(r"收费|付费|免费|要不要钱|要钱吗|费用|价格|价钱|订阅|授权费|经费|预算|\bfees?\b|\bfree\b|\bcosts?\b|\bbudget|"
                        r"\bprice|subscription|how much (does|do|will|would) .{0,40}(cost|charge)"),
      _MONEY + r"|免费|收费|付费|费用|\bfree\b|\bfees?\b|\bcosts?\b",
      {"zh": "費用", "en": "what it costs"}),
-)
+))
 # 2023年, in 2023, since 2023, 2023 年度, 民國 113年; not 2000張, $2000, 2048x2048
 _YEAR = re.compile(r"(?<![\d$€.,x])((?:19|20)\d{2})(?=\s*年)|(?:\b(?:in|since|until|by|of|during|before|after) )"
                    r"((?:19|20)\d{2})\b(?![\d.,x])|(?<!\d)(1[01]\d)\s*年")
@@ -307,10 +323,9 @@ def constraints(q: str, folded: str, asks: str | None, asking: str | None = None
         label = f"第{m.group(1)}條" + (f"之{m.group(2)}" if m.group(2) else "")
         add(Constraint("article", label, re.escape(art).replace("条", r"\s*条\s*").replace("之", r"之\s*"),
                        literals=(art,)))
-    for kind, asked, pattern, labels in _FACT_KINDS:
-        if asked.search(low):
-            # a list must be listed in the passage quoted; any other fact, in any passage found
-            add(Constraint(kind, labels[lang], pattern, "answer" if kind == "items" else "passages"))
+    for fact in _FACT_KINDS:
+        if fact.asked.search(low):
+            add(Constraint(fact.kind, fact.labels[lang], fact.held, fact.scope))
     time = None if any(c.kind == "sentence_length" for c in out) else _time_constraint(low, lang)
     if time is not None:
         add(time)

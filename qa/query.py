@@ -141,18 +141,19 @@ def check_question(question: object) -> str:
     return q
 
 
-def split_clauses(question: str) -> tuple[list[str], int | None]:
-    """The question's clauses, and the number of the last one that asks when
-    some other clause does not (None otherwise)."""
+def split_clauses(question: str) -> tuple[list[str], list[int]]:
+    """The question's clauses, and the numbers of those with a question word."""
     parts = [p.strip() for p in _CLAUSES.split(question) if p.strip()]
-    asking = [i for i, p in enumerate(parts) if _ASKS.search(p)]
-    if len(parts) < 2 or not asking or len(asking) == len(parts):
-        return parts, None
-    return parts, asking[-1]
+    return parts, [i for i, p in enumerate(parts) if _ASKS.search(p)]
+
+
+def ask_index(parts: list[str], asking: list[int]) -> int | None:
+    """The number of the last clause that asks when some other clause does not (None otherwise)."""
+    return asking[-1] if len(parts) >= 2 and asking and len(asking) < len(parts) else None
 
 
 def asking_text(parts: list[str], i: int | None) -> str | None:
-    """What of a question a slot is read in (``qa.slots``): the clause that asks (``split_clauses``);
+    """What of a question a slot is read in (``qa.slots``): the clause that asks (``ask_index``);
     when every clause has a question word, those that end with a question mark, if not all do (本校有幾位
     美籍學生的家長很關心…。白宮呼籲國會修訂哪一部法律？ asks which law, not how many); else None (all of it)."""
     if i is not None:
@@ -188,12 +189,13 @@ def analyse(question: object) -> Query:
     q = check_question(question)
     folded = fold(q)
     head = folded[:ANALYSE_CHARS]  # NFKC can make a text many times longer: the analysis reads a bounded head
-    parts, i = split_clauses(q)
+    parts, asking_at = split_clauses(q)
+    i = ask_index(parts, asking_at)
     story = i is not None and any(_STORY.search(p) for j, p in enumerate(parts) if j != i)
     happening = bool(_HAPPENING.search(head))
     asks = asks_for(head)
     # a question that tells a story first has its names read in the clauses that ask (qa.constraints)
-    ask_clauses = "\n".join(p for p in parts if _ASKS.search(p)) or None
+    ask_clauses = "\n".join(parts[j] for j in asking_at) or None
     asking = ask_clauses if story else None
     return Query(text=q, folded=folded, cjk=CJK.search(q) is not None, tokens=tuple(tokens(q)), clauses=tuple(parts),
                  ask_index=i, tells_story=story, happening=happening, asks=asks,

@@ -52,7 +52,8 @@ _NOT_NOUN = "吗呢吧啊呀了的就才都也还是在和与或年月日天号"
 # by 3億名兒童 and 超過3億的兒少)
 _PEOPLE = ("孩", "儿", "学生", "未成年", "少年", "青少年", "女", "男", "受害", "被害", "民众", "家长", "老师", "教师",
            "用户", "网友", "成人", "人")
-_SHARE = r"\d[\d.]*\s*%|百分之|[一二三四五六七八九]成|\d+(?:\.\d+)?\s*成"
+# a share held: 15%, 百分之三, 三成 (read by qa.constraints for a rate too)
+SHARE = r"\d[\d.]*\s*%|百分之|[一二三四五六七八九]成|\d+(?:\.\d+)?\s*成"
 _DATE = r"(?:19|20)\d{2}|\d{2,3}\s*年|\d{1,2}\s*月|\d{1,2}\s*日"
 _AFTER_WHEN = re.compile(r"(?:什么时候|何时|哪一?年|哪一?天|哪一?个?月|几月几[日号]|几号)(?:要|才|就|被|会|开始)?([\u4e00-\u9fff]{2})")
 # a length of time asked (多久, 幾小時內, 判幾年): not 這幾年 / 前幾天 (some years, a few days ago), not 幾年級,
@@ -98,7 +99,7 @@ def counted(folded: str, question: str) -> Slot | None:
     end = m.end(1) if share and measure else m.end()
     said = _as_written(question, folded, m.start(), end)
     if share or "百分" in folded[max(0, m.start() - 3):m.end()]:
-        return Slot("number", said, _SHARE)
+        return Slot("number", said, SHARE)
     if measure and measure != "个":
         units = next((s for s in _SAME if measure in s), measure)
         # the number, then at most a few characters (近, 多, 餘, an adjective) before the measure word
